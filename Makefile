@@ -1,0 +1,63 @@
+# Two commands on a fresh machine: `make demo` (sample data -> Airflow DAG run -> published table) and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+# Airflow state stays inside the project (git-ignored); the project's DAGs only, no examples.
+export AIRFLOW_HOME ?= $(CURDIR)/airflow_home
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := False
+# 2 cores: a few tasks at once, not the default 32.
+export AIRFLOW__CORE__PARALLELISM := 4
+export AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG := 4
+export RECS_HOME ?= $(CURDIR)
+
+# The sample data ends on this day; the demo runs the nightly DAG for it.
+DEMO_DATE ?= 2026-11-20
+
+.PHONY: install demo test test-fast sample airflow lint bench bench-quality clean lock
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $@
+
+sample: install
+	$(BIN)/recs sample --end-date $(DEMO_DATE)
+
+demo: install sample
+	$(BIN)/airflow db migrate > /dev/null
+	$(BIN)/airflow dags reserialize > /dev/null 2>&1 || true
+	$(BIN)/airflow dags test recs_nightly $(DEMO_DATE)
+	$(BIN)/recs query --sql-file sql/examples/top10_for_a_few_users.sql
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: install
+	$(BIN)/ruff check .
+
+airflow: install
+	$(BIN)/airflow db migrate > /dev/null
+	@echo "Airflow UI: http://localhost:8080  (user admin; password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
+	$(BIN)/airflow standalone
+
+bench: install
+	$(BIN)/python -m jobs.bench --sizes 1M,5M,20M --out docs/benchmarks.md
+
+bench-quality: install
+	$(BIN)/python -m jobs.bench_quality --out docs/benchmarks.md
+
+# Refresh the constraints file from the current venv (run after changing dependencies and passing the tests).
+lock:
+	$(BIN)/pip freeze --exclude-editable | grep -v '^recs-batch' > constraints.txt
+
+clean:
+	rm -rf outputs/warehouse.duckdb* outputs/recs.duckdb* outputs/versions outputs/parquet outputs/runs outputs/reports landing

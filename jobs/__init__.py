@@ -1,0 +1,1 @@
+"""Pipeline steps of the batch recommender: plain functions, callable from the CLI, tests and Airflow tasks."""

@@ -1,0 +1,1 @@
+"""Recommender algorithms behind one interface (config + fit + batch scoring); see models/base.py."""

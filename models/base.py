@@ -1,0 +1,195 @@
+"""The one interface every recommender implements, after LensKit (config + component) and implicit (batch scoring).
+
+A model is a small frozen ``Config`` dataclass (documented fields, plus ``search_space`` for tuning) and a
+``Recommender`` built from it. ``fit`` trains on an ``Interactions`` matrix; ``score`` returns the scores of a
+batch of users against every item as one (users x items) tensor. Seen-item masking, top-k, persistence and
+evaluation are shared code (``models.topk``, ``models.evaluation``), not repeated per model.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import warnings
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+
+def choose_device(explicit: str | None = None) -> torch.device:
+    """The torch device: an explicit choice, then RECS_DEVICE, then CUDA when present, else the CPU."""
+    name = explicit or os.environ.get("RECS_DEVICE")
+    if name:
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def csr_to_torch(matrix: sp.csr_matrix, device: torch.device | str = "cpu") -> torch.Tensor:
+    """A scipy CSR matrix as a torch sparse CSR tensor (float32) on ``device``, for sparse x dense products."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        tensor = torch.sparse_csr_tensor(
+            torch.from_numpy(matrix.indptr.astype(np.int64)),
+            torch.from_numpy(matrix.indices.astype(np.int64)),
+            torch.from_numpy(matrix.data.astype(np.float32)),
+            size=matrix.shape,
+            check_invariants=False,
+        )
+    return tensor.to(device)
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How to train, independent of what: the seed and the device (chosen once, see ``choose_device``)."""
+
+    seed: int = 42
+    device: str | None = None
+    #: Optional callback(step, value) -> bool for iterative models: report a validation value after each
+    #: epoch; returning True asks the model to stop early (Optuna pruning uses this).
+    report: Any = None
+
+    @property
+    def torch_device(self) -> torch.device:
+        return choose_device(self.device)
+
+    def generator(self) -> np.random.Generator:
+        return np.random.default_rng(self.seed)
+
+
+@dataclass
+class Interactions:
+    """Users x items interactions with the external ids of both axes: what every model trains on.
+
+    ``matrix`` holds one entry per (user, item) pair, its value the rating (duplicates already resolved,
+    latest wins). Models for implicit feedback use ``implicit()``; rating models use the values.
+    """
+
+    matrix: sp.csr_matrix
+    user_ids: np.ndarray  # row index -> external user id (str)
+    item_ids: np.ndarray  # column index -> external item id (str)
+    #: Optional item side data: a DataFrame indexed like item_ids with title/genres/description columns.
+    item_features: Any = None
+
+    def __post_init__(self) -> None:
+        self.matrix = sp.csr_matrix(self.matrix, dtype=np.float32)
+        self.matrix.sort_indices()
+        if self.matrix.shape != (len(self.user_ids), len(self.item_ids)):
+            raise ValueError(f"matrix shape {self.matrix.shape} does not match {len(self.user_ids)} users x {len(self.item_ids)} items")
+
+    @property
+    def n_users(self) -> int:
+        return self.matrix.shape[0]
+
+    @property
+    def n_items(self) -> int:
+        return self.matrix.shape[1]
+
+    @property
+    def nnz(self) -> int:
+        return self.matrix.nnz
+
+    def implicit(self) -> sp.csr_matrix:
+        """The same pattern with every value 1.0 (an interaction happened)."""
+        out = self.matrix.copy()
+        out.data[:] = 1.0
+        return out
+
+    @classmethod
+    def from_frame(cls, frame: Any, user_col: str = "user_id", item_col: str = "item_id", rating_col: str = "rating") -> Self:
+        """Build from a DataFrame of (user, item, rating) rows; ids are sorted so the result is deterministic."""
+        users, user_idx = np.unique(frame[user_col].astype(str).to_numpy(), return_inverse=True)
+        items, item_idx = np.unique(frame[item_col].astype(str).to_numpy(), return_inverse=True)
+        values = frame[rating_col].to_numpy(dtype=np.float32) if rating_col in frame else np.ones(len(frame), np.float32)
+        matrix = sp.csr_matrix((values, (user_idx, item_idx)), shape=(len(users), len(items)))
+        return cls(matrix=matrix, user_ids=users.astype(object), item_ids=items.astype(object))
+
+
+@dataclass(frozen=True)
+class Config:
+    """Base of model configs. Subclasses add documented fields and a ``search_space`` for Optuna."""
+
+    @classmethod
+    def search_space(cls, trial: Any) -> dict[str, Any]:
+        """Suggest field values from an Optuna trial; the default is no tunable fields."""
+        return {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Recommender(ABC):
+    """A trainable scorer. Subclasses set ``name`` and ``config_class`` and implement ``fit`` and ``score``."""
+
+    name: ClassVar[str]
+    config_class: ClassVar[type[Config]] = Config
+    #: True for models that predict rating values (explicit feedback) and can be scored by RMSE/MAE.
+    predicts_ratings: ClassVar[bool] = False
+
+    def __init__(self, config: Config | None = None, **fields: Any) -> None:
+        if config is None:
+            config = self.config_class(**fields)
+        elif fields:
+            raise TypeError("give either a config or keyword fields, not both")
+        self.config = config
+        self.n_users = 0
+        self.n_items = 0
+        self.device = torch.device("cpu")
+
+    @abstractmethod
+    def fit(self, data: Interactions, options: TrainOptions | None = None) -> Self:
+        """Train on ``data``; sets ``n_users`` / ``n_items`` to its shape. Returns self."""
+
+    @abstractmethod
+    def score(self, users: np.ndarray) -> torch.Tensor:
+        """Scores of ``users`` (row indices of the training matrix) for every item: float32 (len(users), n_items).
+
+        Higher is better. Seen items are NOT masked here; ``models.topk`` does that for every model.
+        """
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Predicted values for (user, item) pairs; by default gathered from ``score``."""
+        out = np.empty(len(users), dtype=np.float32)
+        order = np.argsort(users, kind="stable")
+        uniq, starts = np.unique(users[order], return_index=True)
+        bounds = list(starts[1:]) + [len(order)]
+        scores = self.score(uniq).cpu().numpy()
+        for row, (lo, hi) in enumerate(zip(starts, bounds)):
+            idx = order[lo:hi]
+            out[idx] = scores[row, items[idx]]
+        return out
+
+    # Persistence: a pickle of the trained component with its tensors on the CPU, so an artifact written on a
+    # GPU worker loads on a CPU-only one.
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        device = self.device
+        self.to(torch.device("cpu"))
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        self.to(device)
+        return path
+
+    @staticmethod
+    def load(path: str | os.PathLike[str], device: str | None = None) -> Recommender:
+        with Path(path).open("rb") as fh:
+            model = pickle.load(fh)
+        return model.to(choose_device(device))
+
+    def to(self, device: torch.device) -> Self:
+        """Move every tensor attribute to ``device``."""
+        for key, value in vars(self).items():
+            if isinstance(value, torch.Tensor):
+                setattr(self, key, value.to(device))
+        self.device = device
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config})"

@@ -1,0 +1,13 @@
+-- Manifest of landing files: each file is ingested exactly once, keyed by its resolved path.
+-- A file whose size or checksum changed under an already ingested path is an error, never a reload.
+create table if not exists ingested_files (
+    file_path        varchar primary key,
+    file_kind        varchar not null,      -- 'ratings' or 'items'
+    file_format      varchar not null,      -- csv, parquet, movielens_udata, movielens_dat, movielens_item
+    size_bytes       bigint not null,
+    sha256           varchar not null,
+    n_rows_read      bigint not null,
+    n_rows_loaded    bigint not null,
+    n_rows_quarantined bigint not null,
+    ingested_at      timestamp not null
+)
