@@ -151,6 +151,18 @@ class Recommender(ABC):
         Higher is better. Seen items are NOT masked here; ``models.topk`` does that for every model.
         """
 
+    def similar_items(self, items: np.ndarray) -> torch.Tensor:
+        """Similarity of ``items`` (column indices) to every item: float32 (len(items), n_items), higher is closer.
+
+        Optional: models with an item-item view (item-kNN, EASE, factor models, content) override it; the
+        shared top-k masks each item itself. ``supports_similar_items`` tells which do.
+        """
+        raise NotImplementedError(f"{self.name} has no item-item similarity")
+
+    @property
+    def supports_similar_items(self) -> bool:
+        return type(self).similar_items is not Recommender.similar_items
+
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Predicted values for (user, item) pairs; by default gathered from ``score``."""
         out = np.empty(len(users), dtype=np.float32)

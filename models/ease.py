@@ -46,3 +46,8 @@ class EASE(Recommender):
 
     def score(self, users: np.ndarray) -> torch.Tensor:
         return csr_to_torch(self.history[users], self.device) @ self.weights
+
+    def similar_items(self, items: np.ndarray) -> torch.Tensor:
+        # Column j of B says how much item j is predicted from each item; use the symmetric view.
+        idx = torch.from_numpy(np.asarray(items, dtype=np.int64)).to(self.device)
+        return (self.weights[idx] + self.weights[:, idx].T) / 2
