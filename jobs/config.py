@@ -42,6 +42,8 @@ class ScoreSettings:
     top_n: int = 20
     chunk_users: int = 2048
     shards: int = 1
+    similar_top_k: int = 20
+    similar_methods: tuple[str, ...] = ("champion", "content_tfidf")
 
 
 @dataclass(frozen=True)

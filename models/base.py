@@ -52,10 +52,28 @@ class TrainOptions:
     #: Optional callback(step, value) -> bool for iterative models: report a validation value after each
     #: epoch; returning True asks the model to stop early (Optuna pruning uses this).
     report: Any = None
+    #: Optional callable(model) -> float: the validation value (e.g. nDCG on a holdout) that iterative models
+    #: pass to ``report`` after each epoch, the model being scorable at that point. Without it, they report
+    #: their training loss (lower is better) instead.
+    validate: Any = None
 
     @property
     def torch_device(self) -> torch.device:
         return choose_device(self.device)
+
+    def epoch_done(self, model: Any, step: int, loss: Any = None) -> bool:
+        """Report epoch ``step`` (1-based) of ``model`` to ``report``; True means stop training now.
+
+        The value is ``validate(model)`` when given, else ``loss`` (a number, or a callable computing it, so
+        that a loss costing a pass over the data is only computed when someone listens).
+        """
+        if self.report is None:
+            return False
+        if self.validate is not None:
+            value = float(self.validate(model))
+        else:
+            value = float(loss() if callable(loss) else loss) if loss is not None else float("nan")
+        return bool(self.report(step, value))
 
     def generator(self) -> np.random.Generator:
         return np.random.default_rng(self.seed)

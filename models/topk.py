@@ -57,16 +57,21 @@ def recommend(
     k: int,
     history: sp.csr_matrix | None = None,
     chunk_users: int = 2048,
+    history_rows: np.ndarray | None = None,
 ) -> Iterator[TopK]:
-    """Yield the top-k of ``users`` chunk by chunk, excluding each user's items in ``history`` when given."""
+    """Yield the top-k of ``users`` chunk by chunk, excluding each user's items in ``history`` when given.
+
+    ``history_rows[i]`` is the row of ``history`` holding user ``users[i]``'s items (default: the same index).
+    """
     users = np.asarray(users, dtype=np.int64)
+    rows = users if history_rows is None else np.asarray(history_rows, dtype=np.int64)
     with torch.inference_mode():
         for lo in range(0, len(users), chunk_users):
             chunk = users[lo : lo + chunk_users]
             scores = model.score(chunk).to(torch.float32)
             if not scores.is_contiguous():
                 scores = scores.contiguous()
-            values, indices = topk_masked(scores, k, history, chunk)
+            values, indices = topk_masked(scores, k, history, rows[lo : lo + chunk_users])
             yield TopK(users=chunk, items=indices.cpu().numpy(), scores=values.cpu().numpy())
 
 

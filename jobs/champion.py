@@ -1,0 +1,110 @@
+"""Champion/challenger gate: which trained model scores tonight, and why.
+
+Tonight's challenger is the best candidate on tonight's holdout by the configured metric. It replaces the
+reigning champion unless it is worse than the champion's recorded value beyond a relative tolerance; then
+the champion's own artifact (from the run that crowned it) scores tonight instead. Every decision is a row
+in ``champions`` with its reason, and every candidate's metrics go to ``model_metrics``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from jobs.config import Settings
+from jobs.runs import RunContext
+from jobs.train import load_metrics
+from jobs.warehouse import run_sql
+
+log = logging.getLogger("recs.champion")
+
+
+@dataclass(frozen=True)
+class Reign:
+    """A champion as recorded: its model, the run whose artifact it is, and its metric value then."""
+
+    model: str
+    run_id: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    champion_model: str
+    champion_run_id: str
+    metric: str
+    champion_value: float
+    challenger_model: str
+    challenger_value: float
+    decision: str  # first | promoted | retained | kept
+    reason: str
+
+
+def decide(metric: str, challenger: Reign, previous: Reign | None, tolerance: float) -> Decision:
+    """The gate as a pure function: promote the challenger unless it is worse than ``previous`` beyond ``tolerance``."""
+    common = {"metric": metric, "challenger_model": challenger.model, "challenger_value": challenger.value}
+    if previous is None:
+        return Decision(challenger.model, challenger.run_id, champion_value=challenger.value, decision="first",
+                        reason=f"no previous champion; {challenger.model} has the best {metric} ({challenger.value:.4f})", **common)
+    floor = previous.value - abs(previous.value) * tolerance
+    if math.isnan(challenger.value) or challenger.value < floor:
+        return Decision(previous.model, previous.run_id, champion_value=previous.value, decision="kept",
+                        reason=(f"challenger {challenger.model} {metric}={challenger.value:.4f} is worse than champion "
+                                f"{previous.model} {previous.value:.4f} beyond the {tolerance:.0%} tolerance (floor {floor:.4f}); "
+                                f"the champion's artifact from run {previous.run_id} scores"), **common)
+    decision = "retained" if challenger.model == previous.model else "promoted"
+    verb = "is not worse than" if challenger.value < previous.value else "beats"
+    return Decision(challenger.model, challenger.run_id, champion_value=challenger.value, decision=decision,
+                    reason=(f"challenger {challenger.model} {metric}={challenger.value:.4f} {verb} champion "
+                            f"{previous.model} {previous.value:.4f} within the {tolerance:.0%} tolerance"), **common)
+
+
+def best_candidate(metrics: dict[str, dict[str, Any]], metric: str, run_id: str) -> Reign:
+    name, _, k = metric.partition("@")
+    scored = []
+    for model, record in metrics.items():
+        values = [m["value"] for m in record["metrics"] if m["metric"] == name and (m["k"] == int(k) if k else m["k"] is None)]
+        if values and values[0] is not None and not math.isnan(values[0]):
+            scored.append((values[0], model))
+    if not scored:
+        raise RuntimeError(f"no candidate reported {metric}; trained: {sorted(metrics)}")
+    value, model = max(scored, key=lambda pair: (pair[0], pair[1] != "popularity"))
+    return Reign(model=model, run_id=run_id, value=value)
+
+
+def previous_reign(con: duckdb.DuckDBPyConnection, run_id: str) -> Reign | None:
+    row = run_sql(con, "champions/previous", {"run_id": run_id}).fetchone()
+    return Reign(model=row[0], run_id=row[1], value=row[2]) if row else None
+
+
+def select_champion(settings: Settings, run: RunContext, con: duckdb.DuckDBPyConnection, decided_at: datetime,
+                    force_promote: bool = False) -> Decision:
+    """Record tonight's metrics and the gate's decision in the warehouse; returns the decision."""
+    metrics = load_metrics(run.dir(settings))
+    if not metrics:
+        raise RuntimeError(f"run {run.run_id}: no trained candidates under {run.dir(settings) / 'metrics'}")
+    con.execute("begin transaction")
+    try:
+        con.execute("delete from model_metrics where run_id = $run_id", {"run_id": run.run_id})
+        rows = [
+            (run.run_id, model, m["metric"], m["k"], m["value"], "holdout")
+            for model, record in metrics.items()
+            for m in record["metrics"]
+        ]
+        con.executemany("insert into model_metrics values (?, ?, ?, ?, ?, ?)", rows)
+        challenger = best_candidate(metrics, settings.train.champion_metric, run.run_id)
+        previous = None if force_promote else previous_reign(con, run.run_id)
+        decision = decide(settings.train.champion_metric, challenger, previous, settings.train.gate_tolerance)
+        run_sql(con, "champions/record", {"run_id": run.run_id, "decided_at": decided_at, **asdict(decision)})
+        con.execute("update runs set champion_model = $m where run_id = $r", {"m": decision.champion_model, "r": run.run_id})
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    log.info("champion: %s (%s) — %s", decision.champion_model, decision.decision, decision.reason)
+    return decision

@@ -1,0 +1,160 @@
+"""The ``recs`` command: the same job functions as the Airflow DAGs, without Airflow.
+
+    recs sample                 write the seeded sample data set into landing/
+    recs ingest PATH...         load rating (or --kind items) files from anywhere, exactly once
+    recs run [--top-n N]        the whole nightly pipeline in this process
+    recs recommend USER_ID      a user's published recommendations
+    recs query --sql "..."      any SQL over the published database (read-only)
+    recs rollback RUN_ID        make an earlier published version current again
+    recs status                 what is published, and the last runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+from jobs.config import load_settings
+
+
+def _print_table(cursor) -> None:
+    columns = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+    text = [[str(c) for c in columns]] + [[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in text) for i in range(len(columns))]
+    for n, row in enumerate(text):
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+    print(f"({len(rows)} rows)")
+
+
+def _published(settings):
+    import duckdb
+
+    if not settings.serving_path.exists():
+        sys.exit(f"nothing published yet at {settings.serving_path}; run `recs run` (or `make demo`) first")
+    return duckdb.connect(str(settings.serving_path), read_only=True)
+
+
+def cmd_sample(args, settings) -> None:
+    from jobs.sample_data import write_sample
+
+    summary = write_sample(Path(args.landing) if args.landing else settings.landing_dir, end_date=args.end_date,
+                           days=args.days, n_users=args.users, n_items=args.items, n_ratings=args.ratings, seed=args.seed)
+    print(json.dumps(summary, indent=2, default=str))
+
+
+def cmd_ingest(args, settings) -> None:
+    from jobs.ingest import IngestError, ingest_paths
+
+    try:
+        result = ingest_paths(settings, args.paths, kind=args.kind)
+    except IngestError as exc:
+        sys.exit(f"ingest failed: {exc}")
+    print(json.dumps(result.to_dict(), indent=2, default=str))
+
+
+def cmd_run(args, settings) -> None:
+    from jobs.pipeline import run_nightly, settings_for
+
+    settings = settings_for({"top_n": args.top_n, "shards": args.shards,
+                             "models": args.models.split(",") if args.models else None})
+    as_of = datetime.fromisoformat(args.as_of) if args.as_of else None
+    summary = run_nightly(settings, run_id=args.run_id, as_of=as_of, force_promote=args.force_promote,
+                          skip_ingest=args.no_ingest)
+    print(json.dumps(summary, indent=2, default=str))
+
+
+def cmd_recommend(args, settings) -> None:
+    cursor = _published(settings).execute(
+        "select r.rank, r.item_id, i.title, i.genres, r.score, r.model from recommendations r "
+        "left join items i using (item_id) where r.user_id = $user order by r.rank",
+        {"user": args.user_id},
+    )
+    _print_table(cursor)
+
+
+def cmd_query(args, settings) -> None:
+    sql = Path(args.sql_file).read_text() if args.sql_file else args.sql
+    if not sql:
+        sys.exit("give --sql 'select ...' or --sql-file FILE")
+    _print_table(_published(settings).execute(sql))
+
+
+def cmd_rollback(args, settings) -> None:
+    from jobs.pipeline import utcnow
+    from jobs.publish import rollback
+
+    print(json.dumps(rollback(settings, args.run_id, utcnow()), indent=2))
+
+
+def cmd_status(args, settings) -> None:
+    from jobs.publish import current
+
+    print("published:", json.dumps(current(settings)))
+    if settings.serving_path.exists():
+        _print_table(_published(settings).execute(
+            "select run_id, logical_date, status, users, items, champion_model, finished_at from runs order by started_at desc limit 10"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="recs", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sample", help="write the seeded sample data set into landing/")
+    p.add_argument("--landing", help="landing folder (default: $RECS_HOME/landing)")
+    p.add_argument("--end-date", type=date.fromisoformat, default=date(2026, 11, 20))
+    p.add_argument("--days", type=int, default=42)
+    p.add_argument("--users", type=int, default=1000)
+    p.add_argument("--items", type=int, default=500)
+    p.add_argument("--ratings", type=int, default=60_000)
+    p.add_argument("--seed", type=int, default=42)
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("ingest", help="load files from anywhere (exactly once each)")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--kind", choices=["ratings", "items"], default="ratings")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("run", help="run the whole nightly pipeline here, without Airflow")
+    p.add_argument("--top-n", type=int, help="recommendations per user (default from recs.toml)")
+    p.add_argument("--models", help="comma-separated candidate models (default from recs.toml)")
+    p.add_argument("--shards", type=int, help="user shards to score")
+    p.add_argument("--run-id", help="run id (default: cli__<day>)")
+    p.add_argument("--as-of", help="use ratings before this ISO timestamp (default: end of the latest day in the data)")
+    p.add_argument("--force-promote", action="store_true", help="crown tonight's best model even if worse than the champion")
+    p.add_argument("--no-ingest", action="store_true", help="skip ingesting landing/")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("recommend", help="print a user's published recommendations")
+    p.add_argument("user_id")
+    p.set_defaults(func=cmd_recommend)
+
+    p = sub.add_parser("query", help="run SQL on the published database (read-only)")
+    p.add_argument("--sql")
+    p.add_argument("--sql-file")
+    p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("rollback", help="make an earlier published version current")
+    p.add_argument("run_id")
+    p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("status", help="what is published, and the last runs")
+    p.set_defaults(func=cmd_status)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    args.func(args, load_settings())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,177 @@
+"""Make a checked release current, atomically, for readers in other processes; roll back; keep history.
+
+DuckDB: each release is its own file in ``versions/``; ``recs.duckdb`` is a hard link to the current one,
+replaced by ``rename(2)``. A reader that opened the old file keeps reading it (same inode) and never waits
+on a lock held by the pipeline (the pipeline never opens the published file); a reader opening after the
+rename gets the new one. Parquet: each table's new partition directory is written aside and swapped in
+with one rename (``renameat2(RENAME_EXCHANGE)`` when it replaces a partition of the same date).
+Only one publish runs at a time (an exclusive lock file), whatever starts it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import fcntl
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from jobs.config import Settings
+from jobs.faults import maybe_crash
+from jobs.release import version_path
+from jobs.runs import RunContext, run_key
+from jobs.warehouse import identifier, literal
+
+log = logging.getLogger("recs.publish")
+
+#: Tables published per run date (partitioned) and those published whole (their full history each time).
+PARTITIONED = ("recommendations", "popular_items", "similar_items")
+WHOLE = ("runs", "model_metrics", "champions", "items")
+_RENAME_EXCHANGE = 2
+
+
+class PublishBusy(RuntimeError):
+    """Another publish holds the lock."""
+
+
+@contextmanager
+def publish_lock(settings: Settings, timeout_s: float = 600.0) -> Iterator[None]:
+    path = settings.outputs_dir / ".publish.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as fh:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise PublishBusy(f"another publish has held {path} for over {timeout_s:.0f}s") from None
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2); False where the call is unavailable."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    if not hasattr(libc, "renameat2"):
+        return False
+    at_fdcwd = -100
+    if libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, os.strerror(errno), str(a))
+    return True
+
+
+def swap_dir(staging: Path, final: Path) -> None:
+    """Make ``staging`` the directory at ``final`` in one step; the replaced directory is deleted after."""
+    if not final.exists():
+        os.rename(staging, final)
+        return
+    if _exchange(staging, final):
+        shutil.rmtree(staging)
+        return
+    old = final.with_name(final.name + ".old")  # no renameat2: a brief moment without the directory
+    os.rename(final, old)
+    os.rename(staging, final)
+    shutil.rmtree(old)
+
+
+def _export_parquet(settings: Settings, run: RunContext, version: Path) -> list[str]:
+    run_date = run.run_date.isoformat() if run.run_date else "undated"
+    root = settings.parquet_dir
+    con = duckdb.connect()
+    written = []
+    try:
+        con.execute(f"attach {literal(version)} as release (read_only)")
+        for table in PARTITIONED:
+            final = root / table / f"run_date={run_date}"
+            staging = root / table / f".staging-{run.key}"
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+            con.execute(f"copy release.{identifier(table)} to {literal(staging / 'part-0.parquet')} (format parquet, compression zstd)")
+            swap_dir(staging, final)
+            written.append(str(final))
+            maybe_crash(f"publish:after_parquet_{table}")
+        for table in WHOLE:
+            final = root / table / f"{table}.parquet"
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = final.with_name(f".{table}-{run.key}.parquet")
+            con.execute(f"copy release.{identifier(table)} to {literal(tmp)} (format parquet, compression zstd)")
+            os.replace(tmp, final)
+            written.append(str(final))
+    finally:
+        con.close()
+    return written
+
+
+def _make_current(settings: Settings, version: Path, run_id: str, published_at: datetime) -> None:
+    serving = settings.serving_path
+    tmp = serving.with_name(f".{serving.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    os.link(version, tmp)
+    maybe_crash("publish:before_swap")
+    os.replace(tmp, serving)
+    pointer = settings.outputs_dir / "current.json"
+    pointer_tmp = pointer.with_suffix(".json.tmp")
+    pointer_tmp.write_text(json.dumps({"run_id": run_id, "version": version.name, "published_at": published_at.isoformat()}))
+    os.replace(pointer_tmp, pointer)
+
+
+def current(settings: Settings) -> dict[str, Any] | None:
+    """What is published now (run id and version file), or None before the first publish."""
+    pointer = settings.outputs_dir / "current.json"
+    return json.loads(pointer.read_text()) if pointer.exists() else None
+
+
+def apply_retention(settings: Settings) -> list[str]:
+    """Delete the oldest versions beyond ``keep_versions``; the current one is always kept."""
+    keep = max(1, settings.publish.keep_versions)
+    now = current(settings)
+    versions = sorted(settings.versions_dir.glob("recs-*.duckdb"), key=lambda p: p.stat().st_mtime, reverse=True)
+    removed = []
+    for path in versions[keep:]:
+        if now and path.name == now["version"]:
+            continue
+        path.unlink()
+        removed.append(path.name)
+    return removed
+
+
+def publish(settings: Settings, run: RunContext, published_at: datetime) -> dict[str, Any]:
+    """Make the run's checked release current: Parquet partitions, then the serving database."""
+    version = version_path(settings, run)
+    if not version.exists():
+        raise FileNotFoundError(f"run {run.run_id} has no checked release at {version}; run the output checks first")
+    with publish_lock(settings):
+        written = _export_parquet(settings, run, version)
+        _make_current(settings, version, run.run_id, published_at)
+        removed = apply_retention(settings)
+    log.info("published run %s: %s (and %d parquet paths); retention removed %s", run.run_id, settings.serving_path,
+             len(written), removed or "nothing")
+    return {"serving": str(settings.serving_path), "version": version.name, "parquet": written, "removed": removed}
+
+
+def rollback(settings: Settings, run_id: str, published_at: datetime) -> dict[str, Any]:
+    """Make the kept version of an earlier run current again (the serving database; Parquet keeps its dates)."""
+    version = settings.versions_dir / f"recs-{run_key(run_id)}.duckdb"
+    if not version.exists():
+        kept = sorted(p.name for p in settings.versions_dir.glob("recs-*.duckdb"))
+        raise FileNotFoundError(f"no kept version for run {run_id}; kept: {', '.join(kept) or 'none'}")
+    with publish_lock(settings):
+        _make_current(settings, version, run_id, published_at)
+    log.info("rolled back to run %s (%s)", run_id, version.name)
+    return {"serving": str(settings.serving_path), "version": version.name}

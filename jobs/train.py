@@ -1,0 +1,90 @@
+"""Train one candidate model for a run: evaluate it on the time-based holdout, then refit it on everything.
+
+One call per model, so Airflow can fan candidates out over workers (``train_candidate.expand(model=...)``).
+Each call writes only its own files under ``outputs/runs/<run>/``: ``metrics/<model>.json`` (holdout
+summary, params, timings) and ``models/<model>.pkl`` (the artifact that scores tonight if it wins).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from jobs.config import Settings
+from jobs.runs import RunContext
+from jobs.snapshot import load_snapshot
+from models.base import Recommender, TrainOptions
+from models.evaluation import evaluate, temporal_split
+from models.registry import build
+
+log = logging.getLogger("recs.train")
+
+
+def metrics_path(run_dir: Path, model: str) -> Path:
+    return run_dir / "metrics" / f"{model}.json"
+
+
+def artifact_path(run_dir: Path, model: str) -> Path:
+    return run_dir / "models" / f"{model}.pkl"
+
+
+def best_params_path(settings: Settings, model: str) -> Path:
+    """Where tuning leaves a model's best params (read by every nightly run)."""
+    return settings.outputs_dir / "tuning" / f"{model}.best.json"
+
+
+def best_params(settings: Settings, model: str) -> dict[str, Any]:
+    path = best_params_path(settings, model)
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text())["params"]
+
+
+def fit_timed(model: Recommender, data: Any, options: TrainOptions) -> float:
+    started = time.perf_counter()
+    model.fit(data, options)
+    return time.perf_counter() - started
+
+
+def train_candidate(settings: Settings, run: RunContext, model: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Evaluate ``model`` on the run's holdout and save it refitted on all data; returns a small summary."""
+    run_dir = run.dir(settings)
+    snapshot = load_snapshot(run_dir)
+    params = best_params(settings, model) if params is None else params
+    options = TrainOptions(seed=settings.train.seed)
+
+    split = temporal_split(snapshot.data, snapshot.rated_at, settings.train.holdout_fraction)
+    holdout_model = build(model, params)
+    train_seconds = fit_timed(holdout_model, split.train, options)
+    _, summary = evaluate(holdout_model, split, settings.evaluate.cutoffs, settings.score.chunk_users)
+    summary.loc[len(summary)] = {"metric": "train_seconds", "k": None, "value": train_seconds}
+
+    final_model = build(model, params)
+    final_seconds = fit_timed(final_model, snapshot.data, options)
+    final_model.save(artifact_path(run_dir, model))
+
+    record = {
+        "model": model,
+        "params": holdout_model.config.to_dict(),
+        "metrics": summary.astype(object).where(summary.notna(), None).to_dict("records"),
+        "holdout_cut_at": split.cut_at,
+        "train_seconds": train_seconds,
+        "final_train_seconds": final_seconds,
+    }
+    out = metrics_path(run_dir, model)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.replace(out)
+    headline = summary[(summary["metric"] == "ndcg") & (summary["k"] == min(settings.evaluate.cutoffs))]["value"]
+    log.info("%s: trained in %.1fs (holdout) + %.1fs (all data); ndcg@%d=%.4f", model, train_seconds, final_seconds,
+             min(settings.evaluate.cutoffs), float(headline.iloc[0]) if len(headline) else float("nan"))
+    return {"model": model, "metrics_file": str(out), "train_seconds": round(train_seconds, 3)}
+
+
+def load_metrics(run_dir: Path) -> dict[str, dict[str, Any]]:
+    """Every candidate's metrics record of a run, by model name."""
+    return {p.stem: json.loads(p.read_text()) for p in sorted((run_dir / "metrics").glob("*.json"))}

@@ -1,0 +1,105 @@
+"""Offline evaluation shared by every model: the time-based holdout and the metric summary.
+
+The holdout is global and temporal: the most recent ``fraction`` of interactions is held out, as tomorrow's
+ratings would be. Held-out rows of users or items with no earlier interaction are dropped from the test
+set (no model can score them; the popularity fallback serves such users in production).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from models import metrics
+from models.base import Interactions, Recommender
+from models.topk import recommend
+
+
+@dataclass
+class Split:
+    train: Interactions
+    test: sp.csr_matrix  # same shape as train.matrix; the held-out interactions with their ratings
+    cut_at: float | None  # the timestamp (epoch seconds) where the holdout begins
+
+    @property
+    def test_users(self) -> np.ndarray:
+        return np.flatnonzero(np.diff(self.test.indptr) > 0)
+
+
+def temporal_split(data: Interactions, rated_at: np.ndarray, fraction: float) -> Split:
+    """Hold out the interactions at or after the (1 - fraction) quantile of time. ``rated_at`` follows matrix.data."""
+    matrix = data.matrix
+    if len(rated_at) != matrix.nnz:
+        raise ValueError("rated_at must have one timestamp per stored interaction")
+    if fraction <= 0 or matrix.nnz == 0:
+        return Split(train=data, test=sp.csr_matrix(matrix.shape, dtype=np.float32), cut_at=None)
+    cut = float(np.quantile(rated_at, 1.0 - fraction))
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    held = rated_at >= cut
+    if held.all():  # all at one instant: nothing earlier to learn from, so no holdout
+        held[:] = False
+    train_coo = (matrix.data[~held], (rows[~held], matrix.indices[~held]))
+    train = sp.csr_matrix(train_coo, shape=matrix.shape, dtype=np.float32)
+    known_user = np.diff(train.indptr) > 0
+    known_item = np.bincount(train.indices, minlength=matrix.shape[1]) > 0
+    keep = held & known_user[rows] & known_item[matrix.indices]
+    test = sp.csr_matrix((matrix.data[keep], (rows[keep], matrix.indices[keep])), shape=matrix.shape, dtype=np.float32)
+    train_data = Interactions(matrix=train, user_ids=data.user_ids, item_ids=data.item_ids, item_features=data.item_features)
+    return Split(train=train_data, test=test, cut_at=cut)
+
+
+def top_items(model: Recommender, users: np.ndarray, k: int, history: sp.csr_matrix, chunk_users: int = 2048) -> np.ndarray:
+    """The (users x k) item indices of the model's top-k unseen items, -1 padded."""
+    parts = [top.items for top in recommend(model, users, k, history, chunk_users)]
+    if not parts:
+        return np.empty((0, k), dtype=np.int64)
+    out = np.concatenate(parts)
+    if out.shape[1] < k:  # a catalogue smaller than k
+        out = np.pad(out, ((0, 0), (0, k - out.shape[1])), constant_values=-1)
+    return out
+
+
+def evaluate(
+    model: Recommender,
+    split: Split,
+    cutoffs: tuple[int, ...] = (10, 20, 50),
+    chunk_users: int = 2048,
+    ap_denominator: str = "min",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per-user measurements, summary rows of metric/k/value) of ``model`` trained on ``split.train``."""
+    users = split.test_users
+    k_max = max(cutoffs)
+    recommended = top_items(model, users, k_max, split.train.matrix, chunk_users)
+    hits = metrics.hit_matrix(users, recommended, split.test)
+    n_relevant = np.diff(split.test.indptr)[users]
+    per_user = {"user_index": users, "n_relevant": n_relevant}
+    summary: list[dict] = []
+    for k in cutoffs:
+        for name, values in (
+            ("precision", metrics.precision_at_k(hits, k)),
+            ("recall", metrics.recall_at_k(hits, n_relevant, k)),
+            ("ndcg", metrics.ndcg_at_k(hits, n_relevant, k)),
+            ("map", metrics.map_at_k(hits, n_relevant, k, ap_denominator)),
+        ):
+            per_user[f"{name}@{k}"] = values
+            summary.append({"metric": name, "k": k, "value": float(values.mean()) if len(values) else float("nan")})
+        summary.append({"metric": "coverage", "k": k, "value": metrics.coverage_at_k(recommended, split.train.n_items, k)})
+    if model.predicts_ratings and split.test.nnz:
+        coo = split.test.tocoo()
+        predicted = model.predict(coo.row.astype(np.int64), coo.col.astype(np.int64))
+        summary.append({"metric": "rmse", "k": None, "value": metrics.rmse(predicted, coo.data)})
+        summary.append({"metric": "mae", "k": None, "value": metrics.mae(predicted, coo.data)})
+    summary.append({"metric": "test_users", "k": None, "value": float(len(users))})
+    return pd.DataFrame(per_user), pd.DataFrame(summary)
+
+
+def metric_value(summary: pd.DataFrame, key: str) -> float:
+    """The value of ``'ndcg@10'``-style ``key`` in a summary frame."""
+    name, _, k = key.partition("@")
+    rows = summary[(summary["metric"] == name) & ((summary["k"] == int(k)) if k else summary["k"].isna())]
+    if rows.empty:
+        raise KeyError(f"metric {key} not in the evaluation summary")
+    return float(rows["value"].iloc[0])

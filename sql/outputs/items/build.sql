@@ -1,0 +1,11 @@
+-- items: item. The catalogue's metadata, so consumers can show titles beside recommendations.
+create table release.items as
+with items as (
+    select * from main.items
+),
+
+final as (
+    select item_id, title, genres, description from items
+)
+
+select * from final order by item_id
