@@ -1,0 +1,59 @@
+"""The champion/challenger gate: its decisions as a pure function, and what a 'kept' decision serves."""
+
+from datetime import datetime
+
+import pytest
+
+from jobs.champion import Reign, decide
+from jobs.config import load_settings
+from jobs.pipeline import run_nightly
+from tests.pipeline_helpers import published, seed_ratings, taste_ratings
+
+
+def test_first_run_crowns_the_best():
+    d = decide("ndcg@10", Reign("ease", "r2", 0.30), None, 0.02)
+    assert (d.decision, d.champion_model, d.champion_run_id) == ("first", "ease", "r2")
+
+
+def test_better_challenger_is_promoted():
+    d = decide("ndcg@10", Reign("ials", "r2", 0.33), Reign("ease", "r1", 0.30), 0.02)
+    assert (d.decision, d.champion_model, d.champion_run_id) == ("promoted", "ials", "r2")
+    assert "beats" in d.reason
+
+
+def test_worse_within_tolerance_is_promoted():
+    d = decide("ndcg@10", Reign("ials", "r2", 0.295), Reign("ease", "r1", 0.30), 0.02)
+    assert (d.decision, d.champion_model) == ("promoted", "ials")
+    assert "not worse than" in d.reason
+
+
+def test_worse_beyond_tolerance_keeps_the_champion_artifact():
+    d = decide("ndcg@10", Reign("ials", "r2", 0.25), Reign("ease", "r1", 0.30), 0.02)
+    assert (d.decision, d.champion_model, d.champion_run_id, d.champion_value) == ("kept", "ease", "r1", 0.30)
+    assert "beyond the 2% tolerance" in d.reason
+
+
+def test_same_model_is_retained_with_tonights_artifact():
+    d = decide("ndcg@10", Reign("ease", "r2", 0.31), Reign("ease", "r1", 0.30), 0.02)
+    assert (d.decision, d.champion_run_id) == ("retained", "r2")
+
+
+@pytest.mark.slow
+def test_kept_champion_scores_with_its_old_artifact_and_new_users_fall_back(tmp_path):
+    settings = load_settings(home=tmp_path).with_overrides(score={"top_n": 5})
+    seed_ratings(settings, taste_ratings(days=20, start="2026-10-01"))
+    first = run_nightly(settings.with_overrides(train={"models": ("ease",)}), run_id="night1", skip_ingest=True)
+    assert first["champion"]["decision"] == "first"
+
+    # Night 2: new users arrive and only popularity is a candidate; on planted taste data it is far worse.
+    newcomers = taste_ratings(n_users=10, days=1, seed=9, start="2026-10-22").assign(user_id=lambda f: "new" + f.user_id)
+    seed_ratings(settings, newcomers, source="day2.csv")
+    second = run_nightly(settings.with_overrides(train={"models": ("popularity",)}), run_id="night2", skip_ingest=True,
+                         as_of=datetime(2026, 10, 23))
+    assert second["champion"] == {**second["champion"], "model": "ease", "run_id": "night1", "decision": "kept"}
+
+    by_model = dict(published(settings, "select model, count(distinct user_id) from recommendations group by model"))
+    assert by_model["popularity"] == 10  # the newcomers, unknown to night 1's artifact
+    assert by_model["ease"] == 120
+    decision = published(settings, "select decision, reason from champions where run_id = 'night2'")[0]
+    assert decision[0] == "kept" and "popularity" in decision[1]

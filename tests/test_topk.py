@@ -1,0 +1,52 @@
+"""The shared top-k: seen items masked from CSR rows, short lists when few items are unseen."""
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from models.base import Interactions
+from models.popularity import Popularity
+from models.topk import mask_seen, recommend, to_rows, topk_masked
+
+
+def test_mask_seen_sets_exactly_the_history_to_minus_inf():
+    history = sp.csr_matrix(np.array([[1, 0, 1, 0], [0, 0, 0, 0], [0, 1, 0, 1]], dtype=np.float32))
+    scores = torch.zeros(2, 4)
+    mask_seen(scores, history, np.array([2, 0]))
+    assert torch.isneginf(scores).tolist() == [[False, True, False, True], [True, False, True, False]]
+
+
+def test_topk_masked_orders_and_pads():
+    scores = torch.tensor([[0.1, 0.9, 0.5, 0.7]])
+    history = sp.csr_matrix(np.array([[0, 1, 0, 1]], dtype=np.float32))
+    values, indices = topk_masked(scores, 3, history, np.array([0]))
+    assert indices.tolist() == [[2, 0, -1]]
+    assert values[0, :2].tolist() == [0.5, 0.10000000149011612]
+
+
+def test_recommend_never_returns_seen_items_and_history_rows_remap():
+    rng = np.random.default_rng(3)
+    matrix = sp.random(50, 30, density=0.3, format="csr", random_state=4, dtype=np.float32)
+    data = Interactions(matrix=matrix, user_ids=np.arange(50).astype(str).astype(object),
+                        item_ids=np.arange(30).astype(str).astype(object))
+    model = Popularity().fit(data)
+    users = rng.permutation(50)[:20]
+    for top in recommend(model, users, 10, data.matrix, chunk_users=7):
+        for user, items in zip(top.users, top.items):
+            seen = set(data.matrix[user].indices)
+            valid = items[items >= 0]
+            assert not seen & set(valid)
+            assert len(valid) == min(10, 30 - len(seen))
+    # history given in another row order: row i of `moved` belongs to users[i]
+    moved = data.matrix[users]
+    a = np.concatenate([t.items for t in recommend(model, users, 10, data.matrix)])
+    b = np.concatenate([t.items for t in recommend(model, users, 10, moved, history_rows=np.arange(len(users)))])
+    assert (a == b).all()
+
+
+def test_to_rows_drops_empty_slots_and_ranks_from_one():
+    from models.topk import TopK
+
+    top = TopK(users=np.array([0, 1]), items=np.array([[2, -1], [0, 1]]), scores=np.array([[0.5, -np.inf], [0.9, 0.1]], dtype=np.float32))
+    rows = to_rows(top, np.array(["u0", "u1"], dtype=object), np.array(["a", "b", "c"], dtype=object)).to_pylist()
+    assert [(r["user_id"], r["rank"], r["item_id"]) for r in rows] == [("u0", 1, "c"), ("u1", 1, "a"), ("u1", 2, "b")]
