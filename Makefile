@@ -14,8 +14,10 @@ export AIRFLOW__CORE__PARALLELISM := 4
 export AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG := 4
 export RECS_HOME ?= $(CURDIR)
 
-# The sample data ends on this day; the demo runs the nightly DAG for it.
-DEMO_DATE ?= 2026-11-20
+# The sample data ends on SAMPLE_END. A manual run at DEMO_DATE processes the day before it (the data
+# interval [SAMPLE_END, DEMO_DATE)), so the demo's run covers the sample's last day.
+SAMPLE_END ?= 2026-11-20
+DEMO_DATE ?= 2026-11-21
 
 .PHONY: install demo test test-fast sample airflow lint bench bench-quality clean lock
 
@@ -27,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $@
 
 sample: install
-	$(BIN)/recs sample --end-date $(DEMO_DATE)
+	$(BIN)/recs sample --end-date $(SAMPLE_END)
 
 demo: install sample
 	$(BIN)/airflow db migrate > /dev/null
