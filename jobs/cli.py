@@ -3,6 +3,7 @@
     recs sample                 write the seeded sample data set into landing/
     recs ingest PATH...         load rating (or --kind items) files from anywhere, exactly once
     recs run [--top-n N]        the whole nightly pipeline in this process
+    recs tune [--models M]      Optuna tuning; the nightly run trains with the best params found
     recs recommend USER_ID      a user's published recommendations
     recs query --sql "..."      any SQL over the published database (read-only)
     recs rollback RUN_ID        make an earlier published version current again
@@ -70,6 +71,15 @@ def cmd_run(args, settings) -> None:
     print(json.dumps(summary, indent=2, default=str))
 
 
+def cmd_tune(args, settings) -> None:
+    from jobs.tune import prepare_tuning_data, tune_model
+
+    models = args.models.split(",") if args.models else list(settings.train.models)
+    prepare_tuning_data(settings, datetime.fromisoformat(args.as_of) if args.as_of else None)
+    results = [tune_model(settings, model, n_trials=args.trials, minutes=args.minutes) for model in models]
+    print(json.dumps(results, indent=2, default=str))
+
+
 def cmd_recommend(args, settings) -> None:
     cursor = _published(settings).execute(
         "select r.rank, r.item_id, i.title, i.genres, r.score, r.model from recommendations r "
@@ -131,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force-promote", action="store_true", help="crown tonight's best model even if worse than the champion")
     p.add_argument("--no-ingest", action="store_true", help="skip ingesting landing/")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("tune", help="tune models with Optuna (resumes the persistent study)")
+    p.add_argument("--models", help="comma-separated models (default: the configured candidates)")
+    p.add_argument("--trials", type=int, default=20, help="more trials per model this time")
+    p.add_argument("--minutes", type=float, default=10.0, help="time budget per model")
+    p.add_argument("--as-of", help="tune on ratings before this ISO timestamp (default: all)")
+    p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("recommend", help="print a user's published recommendations")
     p.add_argument("user_id")

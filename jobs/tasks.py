@@ -100,3 +100,20 @@ def report(prepared: dict[str, Any], params: dict[str, Any] | None = None) -> di
 def on_failure(run_id: str, message: str, params: dict[str, Any] | None = None) -> None:
     """Record a failed task's run as failed in the warehouse's runs table."""
     pipeline.mark_failed(pipeline.settings_for(params), RunContext(run_id=run_id), message)
+
+
+def tuning_snapshot(interval_end: datetime | None) -> dict[str, Any]:
+    from jobs.tune import prepare_tuning_data
+
+    return prepare_tuning_data(pipeline.load_settings(), _naive_utc(interval_end) if interval_end else None)
+
+
+def tuning_models(params: dict[str, Any] | None = None) -> list[str]:
+    return list((params or {}).get("models") or pipeline.load_settings().train.models)
+
+
+def tune_model(model: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    from jobs.tune import tune_model
+
+    params = params or {}
+    return tune_model(pipeline.load_settings(), model, n_trials=int(params.get("trials", 20)), minutes=float(params.get("minutes", 30)))

@@ -8,6 +8,7 @@ configured column name cannot change the meaning of a statement. Plain values go
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -83,15 +84,28 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         run_sql(con, name)
 
 
+def _open(path: Path, read_only: bool, lock_timeout_s: float) -> duckdb.DuckDBPyConnection:
+    """Open the database, waiting while another process holds its lock (parallel tasks take turns)."""
+    deadline = time.monotonic() + lock_timeout_s
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 @contextmanager
-def connect(settings: Settings, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to the warehouse, schema ensured. One writing process at a time (DuckDB's file lock)."""
+def connect(settings: Settings, read_only: bool = False, lock_timeout_s: float = 300.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse, schema ensured. One writing process at a time (DuckDB's file lock):
+    a second one waits up to ``lock_timeout_s`` for the first to finish."""
     path: Path = settings.warehouse_path
     path.parent.mkdir(parents=True, exist_ok=True)
     if read_only and not path.exists():
         with connect(settings) as con:  # create it once so a first read-only open works
             pass
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = _open(path, read_only, lock_timeout_s)
     try:
         if not read_only:
             create_schema(con)

@@ -1,0 +1,64 @@
+"""
+### recs_tune
+
+Weekly (and on demand): tune the candidate models' hyperparameters with Optuna on a frozen snapshot of the
+warehouse, one task per model. Studies persist in `outputs/optuna/journal.log`, so each run adds trials to
+the same study; trials are recorded in the warehouse's `tuning_trials` table, and the best params of each
+model (in `outputs/tuning/<model>.best.json`) are what `recs_nightly` trains with from then on.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
+
+from jobs.config import load_settings
+
+_settings = load_settings()
+
+
+@dag(
+    dag_id="recs_tune",
+    # Weekly, Sunday 03:00 UTC, on the ratings up to the end of the week's interval.
+    schedule=CronDataIntervalTimetable("0 3 * * 0", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 11, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": 1, "retry_delay": timedelta(minutes=5)},
+    tags=["recs", "tuning"],
+    doc_md=__doc__,
+    params={
+        "models": Param(list(_settings.train.models), type="array", items={"type": "string"}, title="Models to tune",
+                        description="Each model's study gets more trials.", section="Tuning"),
+        "trials": Param(20, type="integer", minimum=1, maximum=1000, title="Trials per model",
+                        description="New trials this run (the study keeps earlier ones).", section="Budget"),
+        "minutes": Param(30.0, type="number", minimum=0.5, maximum=720, title="Minutes per model",
+                         description="Time budget per model; the study stops after the trial running then.", section="Budget"),
+    },
+)
+def recs_tune():
+    @task
+    def snapshot() -> dict:
+        from jobs.tasks import tuning_snapshot
+
+        ctx = get_current_context()
+        return tuning_snapshot(ctx.get("data_interval_end"))
+
+    @task
+    def models(params=None) -> list[str]:
+        from jobs.tasks import tuning_models
+
+        return tuning_models(params)
+
+    @task
+    def tune(prepared: dict, model: str, params=None) -> dict:
+        from jobs.tasks import tune_model
+
+        return tune_model(model, params)
+
+    tune.partial(prepared=snapshot()).expand(model=models())
+
+
+recs_tune()

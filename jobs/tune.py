@@ -1,0 +1,135 @@
+"""Hyperparameter tuning with Optuna: persistent, pruned, warm-started, on the pipeline's own holdout.
+
+One study per model lives in a journal file (``outputs/optuna/journal.log``), so a later call resumes it:
+trials add up across runs of ``recs tune`` and of the ``recs_tune`` DAG. Iterative models report the
+validation metric after each epoch and Optuna's median pruner stops hopeless trials early. A new study starts
+from the last best params (enqueued as its first trial). Every trial goes to the ``tuning_trials`` table;
+the best params go to ``outputs/tuning/<model>.best.json``, which every nightly run trains with.
+
+The objective is the nightly gate's metric on the time-based holdout of a frozen snapshot; the test split of
+a benchmark is never seen here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+
+from jobs import warehouse
+from jobs.config import Settings
+from jobs.snapshot import load_snapshot, write_snapshot
+from jobs.train import best_params_path
+from models.base import TrainOptions
+from models.evaluation import evaluate, metric_value, temporal_split
+from models.registry import build, model_class
+
+log = logging.getLogger("recs.tune")
+
+
+def tuning_dir(settings: Settings) -> Path:
+    return settings.outputs_dir / "tuning"
+
+
+def storage(settings: Settings) -> JournalStorage:
+    settings.optuna_dir.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(JournalFileBackend(str(settings.optuna_dir / "journal.log")))
+
+
+def prepare_tuning_data(settings: Settings, as_of: datetime | None = None) -> dict[str, int]:
+    """Freeze the warehouse's interactions (before ``as_of``) for the tuning trials to share."""
+    with warehouse.connect(settings) as con:
+        return write_snapshot(con, tuning_dir(settings), as_of)
+
+
+def _objective(settings: Settings, model: str, split: Any, metric: str):
+    cutoffs = tuple(sorted({int(metric.partition("@")[2] or 10), *settings.evaluate.cutoffs}))
+
+    def validate(candidate: Any) -> float:
+        _, summary = evaluate(candidate, split, (cutoffs[0],), settings.score.chunk_users)
+        return metric_value(summary, metric)
+
+    def objective(trial: optuna.Trial) -> float:
+        params = model_class(model).config_class.search_space(trial)
+        trial.set_user_attr("config", params)  # the config fields, whatever the suggest names
+
+        def report(step: int, value: float) -> bool:
+            trial.report(value, step)
+            return trial.should_prune()
+
+        options = TrainOptions(seed=settings.train.seed, report=report, validate=validate)
+        candidate = build(model, params)
+        started = time.perf_counter()
+        candidate.fit(split.train, options)
+        trial.set_user_attr("train_seconds", time.perf_counter() - started)
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+        return validate(candidate)
+
+    return objective
+
+
+def _record_trials(settings: Settings, study: optuna.Study, model: str) -> None:
+    rows = [
+        (study.study_name, model, t.number, t.state.name, t.value, json.dumps(t.params, sort_keys=True),
+         t.datetime_start, t.datetime_complete, t.user_attrs.get("train_seconds"))
+        for t in study.trials
+    ]
+    with warehouse.connect(settings) as con:
+        con.execute("begin transaction")
+        con.execute("delete from tuning_trials where study = $study", {"study": study.study_name})
+        if rows:
+            con.executemany("insert into tuning_trials values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.execute("commit")
+
+
+def _warm_start(study: optuna.Study, settings: Settings, model: str) -> None:
+    path = best_params_path(settings, model)
+    finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if path.exists() and not finished:
+        previous = json.loads(path.read_text())["params"]
+        study.enqueue_trial(previous, skip_if_exists=True)
+        log.info("%s: warm start from the last best params %s", model, previous)
+
+
+def tune_model(settings: Settings, model: str, n_trials: int = 20, minutes: float = 10.0,
+               study_name: str | None = None) -> dict[str, Any]:
+    """Run up to ``n_trials`` more trials (or ``minutes``) of ``model``'s study; save and return the best."""
+    snapshot = load_snapshot(tuning_dir(settings))
+    split = temporal_split(snapshot.data, snapshot.rated_at, settings.train.holdout_fraction)
+    metric = settings.train.champion_metric
+    name = study_name or f"{model}:{metric}"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        study_name=name, storage=storage(settings), direction="maximize", load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=settings.train.seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
+    )
+    _warm_start(study, settings, model)
+    before = len(study.trials)
+    study.optimize(_objective(settings, model, split, metric), n_trials=n_trials, timeout=minutes * 60,
+                   catch=(RuntimeError, ValueError))
+    _record_trials(settings, study, model)
+    completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not completed:
+        raise RuntimeError(f"study {name}: no trial completed")
+    best = study.best_trial
+    path = best_params_path(settings, model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    params = best.user_attrs.get("config", best.params)
+    record = {"model": model, "study": name, "metric": metric, "value": best.value, "params": params,
+              "trial": best.number, "n_trials": len(study.trials)}
+    path.with_suffix(".tmp").write_text(json.dumps(record, indent=2))
+    path.with_suffix(".tmp").replace(path)
+    states = {s.name: sum(t.state == s for t in study.trials) for s in optuna.trial.TrialState}
+    log.info("%s: %d new trials (%s); best %s=%.4f with %s", model, len(study.trials) - before,
+             {k: v for k, v in states.items() if v}, metric, best.value, params)
+    return {"model": model, "study": name, "best_value": best.value, "best_params": params,
+            "trials_total": len(study.trials), "trials_new": len(study.trials) - before}

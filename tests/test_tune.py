@@ -1,0 +1,60 @@
+"""Tuning: the study persists and resumes, trials are recorded, and the nightly run trains with the best."""
+
+import json
+
+import duckdb
+import pytest
+
+from jobs.config import load_settings
+from jobs.pipeline import run_nightly
+from jobs.train import best_params_path
+from jobs.tune import prepare_tuning_data, tune_model
+from tests.pipeline_helpers import seed_ratings, taste_ratings
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def settings(tmp_path):
+    s = load_settings(home=tmp_path).with_overrides(score={"top_n": 5}, train={"models": ("ease",)})
+    seed_ratings(s, taste_ratings())
+    prepare_tuning_data(s)
+    return s
+
+
+def trials(settings):
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return con.execute("select trial_number, state, value, params from tuning_trials order by trial_number").fetchall()
+    finally:
+        con.close()
+
+
+def test_study_resumes_across_calls_and_nightly_uses_the_best(settings):
+    first = tune_model(settings, "ease", n_trials=3, minutes=5)
+    assert first["trials_total"] == 3
+    second = tune_model(settings, "ease", n_trials=2, minutes=5)
+    assert second["trials_total"] == 5 and second["trials_new"] == 2
+    rows = trials(settings)
+    assert [r[0] for r in rows] == [0, 1, 2, 3, 4]
+    assert second["best_value"] == max(r[2] for r in rows if r[1] == "COMPLETE")
+
+    best = json.loads(best_params_path(settings, "ease").read_text())["params"]
+    summary = run_nightly(settings, run_id="night1", skip_ingest=True)
+    record = json.loads((settings.run_dir("night1") / "metrics" / "ease.json").read_text())
+    assert record["params"]["regularization"] == pytest.approx(best["regularization"])
+    assert summary["champion"]["model"] == "ease"
+
+
+def test_new_study_warm_starts_from_the_last_best(settings):
+    tune_model(settings, "ease", n_trials=2, minutes=5)
+    best = json.loads(best_params_path(settings, "ease").read_text())["params"]
+    fresh = tune_model(settings, "ease", n_trials=1, minutes=5, study_name="ease:fresh")
+    assert fresh["best_params"]["regularization"] == pytest.approx(best["regularization"])
+
+
+def test_iterative_models_are_pruned(settings):
+    result = tune_model(settings, "bpr", n_trials=8, minutes=5)
+    states = [r[1] for r in trials(settings)]
+    assert result["trials_total"] == 8
+    assert "PRUNED" in states, states
