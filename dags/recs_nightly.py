@@ -53,9 +53,11 @@ def _on_failure(context) -> None:
                         section="Models"),
         "shards": Param(_settings.score.shards, type="integer", minimum=1, maximum=256, title="User shards",
                         description="Scoring fans out into this many parallel tasks.", section="Scale"),
-        "force_publish": Param(False, type="boolean", title="Force promotion",
+        "force_publish": Param(False, type="boolean", title="Force publish",
                                description="Crown tonight's best model even if it is worse than the champion beyond the "
-                                           "gate's tolerance. The output contract checks still apply.", section="Models"),
+                                           "gate's tolerance, and skip the quality gate (coverage collapse, metric drop "
+                                           "against the published version). The contract checks still apply.",
+                               section="Models"),
     },
 )
 def recs_nightly():

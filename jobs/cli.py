@@ -66,7 +66,7 @@ def cmd_run(args, settings) -> None:
     settings = settings_for({"top_n": args.top_n, "shards": args.shards,
                              "models": args.models.split(",") if args.models else None})
     as_of = datetime.fromisoformat(args.as_of) if args.as_of else None
-    summary = run_nightly(settings, run_id=args.run_id, as_of=as_of, force_promote=args.force_promote,
+    summary = run_nightly(settings, run_id=args.run_id, as_of=as_of, force_publish=args.force_publish,
                           skip_ingest=args.no_ingest)
     print(json.dumps(summary, indent=2, default=str))
 
@@ -138,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shards", type=int, help="user shards to score")
     p.add_argument("--run-id", help="run id (default: cli__<day>)")
     p.add_argument("--as-of", help="use ratings before this ISO timestamp (default: end of the latest day in the data)")
-    p.add_argument("--force-promote", action="store_true", help="crown tonight's best model even if worse than the champion")
+    p.add_argument("--force-publish", action="store_true",
+                   help="crown tonight's best model even if worse than the champion, and skip the quality gate "
+                        "(coverage collapse, metric drop); the contract checks still apply")
     p.add_argument("--no-ingest", action="store_true", help="skip ingesting landing/")
     p.set_defaults(func=cmd_run)
 

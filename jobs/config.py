@@ -54,6 +54,8 @@ class EvaluateSettings:
 @dataclass(frozen=True)
 class PublishSettings:
     keep_versions: int = 5
+    max_coverage_drop: float = 0.5
+    max_metric_drop: float = 0.25
 
 
 @dataclass(frozen=True)

@@ -83,11 +83,11 @@ def similar_items(settings: Settings, run: RunContext, champion: dict[str, Any])
     return similar.write_similar_items(settings, run, champion)
 
 
-def build_and_check(settings: Settings, run: RunContext) -> dict[str, Any]:
+def build_and_check(settings: Settings, run: RunContext, force: bool = False) -> dict[str, Any]:
     """Build the release aside and run the output checks; a failure publishes nothing."""
     with warehouse.connect(settings) as con:
         counts = release.build_release(settings, run, con, utcnow())
-    checked = release.check_release(settings, run, settings.score.top_n)
+    checked = release.check_release(settings, run, settings.score.top_n, force=force)
     return {**counts, **checked}
 
 
@@ -126,7 +126,7 @@ def default_run(settings: Settings, run_id: str | None = None, as_of: datetime |
 
 
 def run_nightly(settings: Settings, run_id: str | None = None, as_of: datetime | None = None,
-                force_promote: bool = False, skip_ingest: bool = False) -> dict[str, Any]:
+                force_publish: bool = False, skip_ingest: bool = False) -> dict[str, Any]:
     """Every step of ``recs_nightly`` in order, in this process (what ``recs run`` does)."""
     ingested = ingest_landing(settings, as_of=as_of).to_dict() if not skip_ingest else {}
     run = default_run(settings, run_id, as_of)
@@ -136,12 +136,12 @@ def run_nightly(settings: Settings, run_id: str | None = None, as_of: datetime |
         counts = prepare(settings, run, ingested)
         for model in _progress(settings.train.models, "train"):
             train_candidate(settings, run, model)
-        champion = choose_champion(settings, run, force_promote)
+        champion = choose_champion(settings, run, force_publish)
         shards = settings.score.shards
         for shard in range(shards):
             score_shard(settings, run, champion, shard, shards)
         similar_items(settings, run, champion)
-        built = build_and_check(settings, run)
+        built = build_and_check(settings, run, force_publish)
         published = publish(settings, run)
         reported = write_report(settings, run)
     except BaseException as exc:

@@ -28,7 +28,7 @@ import duckdb
 
 from jobs.config import Settings
 from jobs.faults import maybe_crash
-from jobs.release import version_path
+from jobs.release import current, version_path
 from jobs.runs import RunContext, run_key
 from jobs.warehouse import identifier, literal
 
@@ -129,12 +129,6 @@ def _make_current(settings: Settings, version: Path, run_id: str, published_at: 
     pointer_tmp = pointer.with_suffix(".json.tmp")
     pointer_tmp.write_text(json.dumps({"run_id": run_id, "version": version.name, "published_at": published_at.isoformat()}))
     os.replace(pointer_tmp, pointer)
-
-
-def current(settings: Settings) -> dict[str, Any] | None:
-    """What is published now (run id and version file), or None before the first publish."""
-    pointer = settings.outputs_dir / "current.json"
-    return json.loads(pointer.read_text()) if pointer.exists() else None
 
 
 def apply_retention(settings: Settings) -> list[str]:

@@ -8,6 +8,7 @@ version untouched and fails the run, listing the offending rows.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,12 @@ TABLES = ("recommendations", "popular_items", "similar_items", "runs", "model_me
 
 class OutputCheckError(RuntimeError):
     """Tonight's outputs broke the contract; nothing was published."""
+
+
+def current(settings: Settings) -> dict[str, Any] | None:
+    """What is published now (run id and version file name), or None before the first publish."""
+    pointer = settings.outputs_dir / "current.json"
+    return json.loads(pointer.read_text()) if pointer.exists() else None
 
 
 def version_path(settings: Settings, run: RunContext) -> Path:
@@ -73,18 +80,35 @@ def build_release(settings: Settings, run: RunContext, con: duckdb.DuckDBPyConne
     return counts
 
 
-def _check_names() -> list[tuple[str, str]]:
-    return [(table, name) for table in TABLES for name in sql_files(f"outputs/{table}") if Path(name).name.startswith("check_")]
+def _check_names(prefix: str = "check_") -> list[str]:
+    return [name for table in TABLES for name in sql_files(f"outputs/{table}") if Path(name).name.startswith(prefix)]
 
 
-def check_release(settings: Settings, run: RunContext, top_n: int) -> dict[str, Any]:
-    """Run every output check on the unchecked release; on success make it a publishable version."""
+def _run_checks(con: duckdb.DuckDBPyConnection, names: list[str], params: dict[str, Any]) -> list[str]:
+    """Each check returns the rows that break it; the failures, with up to 5 sample rows each."""
+    failures = []
+    for name in names:
+        text = (SQL_DIR / f"{name}.sql").read_text()
+        used = {k: v for k, v in params.items() if f"${k}" in text}
+        cursor = con.execute(text, used) if used else con.execute(text)
+        rows = cursor.fetchmany(5)
+        if rows:
+            columns = [d[0] for d in cursor.description]
+            failures.append(f"{name}: " + "; ".join(str(dict(zip(columns, row))) for row in rows))
+    return failures
+
+
+def check_release(settings: Settings, run: RunContext, top_n: int, force: bool = False) -> dict[str, Any]:
+    """Run every output check on the unchecked release; on success make it a publishable version.
+
+    ``check_*`` files guard the contract and always run. ``quality_*`` files compare tonight with the version
+    published now (coverage collapse, metric drop); ``force`` (the operator's force_publish) skips them.
+    """
     target = unchecked_path(settings, run)
     if not target.exists():
         raise FileNotFoundError(f"no release to check for run {run.run_id}: {target}")
     snap = snapshot_dir(run.dir(settings))
     con = duckdb.connect()
-    failures: list[str] = []
     try:
         con.execute(f"attach {literal(target)} as release (read_only)")
         con.execute(f"create view snapshot_users as select user_id from read_parquet({literal(snap / 'users.parquet')})")
@@ -95,16 +119,21 @@ def check_release(settings: Settings, run: RunContext, top_n: int) -> dict[str, 
             f"join read_parquet({literal(snap / 'items.parquet')}) as i using (item_index)"
         )
         n_items = con.execute(f"select count(*) from read_parquet({literal(snap / 'items.parquet')})").fetchone()[0]
-        params = {"top_n": top_n, "n_items": n_items}
-        for table, name in _check_names():
-            text = (SQL_DIR / f"{name}.sql").read_text()
-            used = {k: v for k, v in params.items() if f"${k}" in text}
-            cursor = con.execute(text, used) if used else con.execute(text)
-            rows = cursor.fetchmany(5)
-            if rows:
-                columns = [d[0] for d in cursor.description]
-                sample = "; ".join(str(dict(zip(columns, row))) for row in rows)
-                failures.append(f"{name}: {sample}")
+        checks = _check_names("check_")
+        failures = _run_checks(con, checks, {"top_n": top_n, "n_items": n_items})
+        previous = current(settings)
+        previous_path = settings.versions_dir / previous["version"] if previous else None
+        if force or previous_path is None or not previous_path.exists() or previous["run_id"] == run.run_id:
+            log.info("quality checks against the published version skipped (%s)",
+                     "forced" if force else "no other published version")
+        else:
+            con.execute(f"attach {literal(previous_path)} as previous (read_only)")
+            quality = _check_names("quality_")
+            checks += quality
+            failures += _run_checks(con, quality, {
+                "run_id": run.run_id, "previous_run_id": previous["run_id"],
+                "max_coverage_drop": settings.publish.max_coverage_drop, "max_metric_drop": settings.publish.max_metric_drop,
+            })
     finally:
         con.close()
     if failures:
@@ -113,6 +142,5 @@ def check_release(settings: Settings, run: RunContext, top_n: int) -> dict[str, 
         log.error(message)
         raise OutputCheckError(message)
     target.replace(version_path(settings, run))
-    checks = [name for _, name in _check_names()]
     log.info("all %d output checks passed", len(checks))
     return {"checks_passed": len(checks), "version": str(version_path(settings, run))}

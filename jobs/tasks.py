@@ -83,7 +83,7 @@ def similar_items(prepared: dict[str, Any], champion: dict[str, Any], params: di
 
 def build_and_check(prepared: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:
     settings, context = _resolve(prepared["run"], params)
-    return pipeline.build_and_check(settings, context)
+    return pipeline.build_and_check(settings, context, force=bool((params or {}).get("force_publish")))
 
 
 def publish(prepared: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:

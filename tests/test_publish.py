@@ -99,3 +99,26 @@ def test_crash_mid_run_leaves_the_previous_version_served_and_a_rerun_completes(
     assert published(settings, "select count(*), count(distinct (user_id, item_id)) from recommendations")[0] == (600, 600)
     parquet = settings.parquet_dir / "recommendations"
     assert published(settings, f"select count(*) from read_parquet('{parquet}/*/*.parquet') where run_id = 'night2'")[0][0] == 600
+
+
+def _night_with_only_popularity(settings, run_id):
+    run = pipeline.default_run(settings, run_id)
+    pipeline.prepare(settings, run)
+    pipeline.train_candidate(settings, run, "popularity")
+    champion = pipeline.choose_champion(settings, run, force_promote=True)  # crown the weak model
+    pipeline.score_shard(settings, run, champion, 0, 1)
+    pipeline.similar_items(settings, run, champion)
+    return run
+
+
+def test_quality_gate_blocks_a_coverage_collapse_and_a_metric_drop_unless_forced(settings):
+    pipeline.run_nightly(settings.with_overrides(train={"models": ("ease",)}), run_id="night1", skip_ingest=True)
+    run = _night_with_only_popularity(settings, "night2")
+    with pytest.raises(OutputCheckError) as failure:
+        pipeline.build_and_check(settings, run)
+    assert "quality_coverage" in str(failure.value) and "quality_metric_drop" in str(failure.value)
+    assert run_ids(settings) == {"night1"}
+    # The operator's force_publish skips the quality gate (never the contract checks).
+    pipeline.build_and_check(settings, run, force=True)
+    pipeline.publish(settings, run)
+    assert run_ids(settings) == {"night2"}
