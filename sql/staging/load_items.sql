@@ -1,0 +1,19 @@
+-- Upsert the rows of stg_items that passed every check into items: a later file wins over an earlier one.
+insert or replace into items (item_id, title, genres, description, source_file)
+with staged as (
+    select item_id, title, genres, description
+    from stg_items
+    where reason is null
+),
+
+final as (
+    select
+        item_id,
+        title,
+        genres,
+        description,
+        $source_file as source_file
+    from staged
+)
+
+select * from final

@@ -1,0 +1,28 @@
+-- The rows of one Parquet file as lists of fields (every column cast to VARCHAR and stripped of surrounding
+-- spaces, in schema order), numbered 1-based in file order (file_row_number + 1): the "line" of a Parquet row.
+-- Typing happens in stg_*.sql, the same way as for text files, so both formats pass the same checks.
+create or replace temp view ingest_source as
+with file_rows as (
+    select
+        file_row_number,
+        columns(* exclude (file_row_number))::varchar
+    from read_parquet({{ path }}, file_row_number = true)
+),
+
+as_lists as (
+    select
+        file_row_number,
+        [*columns(* exclude (file_row_number))] as fields
+    from file_rows
+),
+
+final as (
+    select
+        file_row_number + 1 as line_number,
+        len(fields) as n_fields,
+        list_transform(fields, lambda f: trim(f)) as fields,
+        cast(null as varchar) as raw_line
+    from as_lists
+)
+
+select * from final
