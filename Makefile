@@ -13,6 +13,8 @@ export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION := False
 export AIRFLOW__CORE__PARALLELISM := 4
 export AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG := 4
 export RECS_HOME ?= $(CURDIR)
+# `airflow standalone` starts its components as `airflow ...` subprocesses: they must be on the PATH.
+export PATH := $(BIN):$(PATH)
 
 # The sample data ends on SAMPLE_END. A manual run at DEMO_DATE processes the day before it (the data
 # interval [SAMPLE_END, DEMO_DATE)), so the demo's run covers the sample's last day.

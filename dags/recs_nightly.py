@@ -69,10 +69,10 @@ def recs_nightly():
         return run_context(ctx["run_id"], ctx.get("data_interval_start"), ctx.get("data_interval_end"))
 
     @task
-    def ingest(run: dict, params=None) -> dict:
+    def ingest(params=None) -> dict:
         from jobs.tasks import ingest
 
-        return ingest(run, params)
+        return ingest(params)
 
     @task
     def prepare(run: dict, ingested: dict, params=None) -> dict:
@@ -134,8 +134,7 @@ def recs_nightly():
 
         return report(prepared, params)
 
-    run = run_context()
-    prepared = prepare(run, ingest(run))
+    prepared = prepare(run_context(), ingest())
     trained = train.partial(prepared=prepared).expand(model=candidates())
     champion = choose_champion(prepared, trained)
     scored = score.partial(prepared=prepared, champion=champion).expand(shard=shards())

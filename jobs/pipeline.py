@@ -38,9 +38,11 @@ def settings_for(overrides: dict[str, Any] | None = None) -> Settings:
     return load_settings().with_overrides(score=score_over, train=train_over)
 
 
-def ingest(settings: Settings, run: RunContext) -> dict[str, Any]:
-    result = ingest_landing(settings, as_of=run.as_of)
-    return result.to_dict()
+def ingest(settings: Settings) -> dict[str, Any]:
+    """Ingest every new landing file. "Future" timestamps are judged against the moment of ingest, not the
+    run's cut-off: a backfill's first run legitimately ingests the files of the days after it (its training
+    snapshot then ignores them, via as_of)."""
+    return ingest_landing(settings, as_of=utcnow()).to_dict()
 
 
 def prepare(settings: Settings, run: RunContext, ingested: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -128,7 +130,7 @@ def default_run(settings: Settings, run_id: str | None = None, as_of: datetime |
 def run_nightly(settings: Settings, run_id: str | None = None, as_of: datetime | None = None,
                 force_publish: bool = False, skip_ingest: bool = False) -> dict[str, Any]:
     """Every step of ``recs_nightly`` in order, in this process (what ``recs run`` does)."""
-    ingested = ingest_landing(settings, as_of=as_of).to_dict() if not skip_ingest else {}
+    ingested = ingest(settings) if not skip_ingest else {}
     run = default_run(settings, run_id, as_of)
     log.info("run %s: ratings before %s, models %s, top %d", run.run_id, run.as_of, list(settings.train.models),
              settings.score.top_n)

@@ -28,7 +28,7 @@ import duckdb
 
 from jobs.config import Settings
 from jobs.faults import maybe_crash
-from jobs.release import current, version_path
+from jobs.release import current, newer_published, version_path
 from jobs.runs import RunContext, run_key
 from jobs.warehouse import identifier, literal
 
@@ -118,7 +118,7 @@ def _export_parquet(settings: Settings, run: RunContext, version: Path) -> list[
     return written
 
 
-def _make_current(settings: Settings, version: Path, run_id: str, published_at: datetime) -> None:
+def _make_current(settings: Settings, version: Path, run_id: str, run_date: str | None, published_at: datetime) -> None:
     serving = settings.serving_path
     tmp = serving.with_name(f".{serving.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
@@ -127,7 +127,8 @@ def _make_current(settings: Settings, version: Path, run_id: str, published_at: 
     os.replace(tmp, serving)
     pointer = settings.outputs_dir / "current.json"
     pointer_tmp = pointer.with_suffix(".json.tmp")
-    pointer_tmp.write_text(json.dumps({"run_id": run_id, "version": version.name, "published_at": published_at.isoformat()}))
+    pointer_tmp.write_text(json.dumps({"run_id": run_id, "run_date": run_date, "version": version.name,
+                                       "published_at": published_at.isoformat()}))
     os.replace(pointer_tmp, pointer)
 
 
@@ -150,13 +151,22 @@ def publish(settings: Settings, run: RunContext, published_at: datetime) -> dict
     version = version_path(settings, run)
     if not version.exists():
         raise FileNotFoundError(f"run {run.run_id} has no checked release at {version}; run the output checks first")
+    run_date = run.run_date.isoformat() if run.run_date else None
     with publish_lock(settings):
         written = _export_parquet(settings, run, version)
-        _make_current(settings, version, run.run_id, published_at)
+        newer = newer_published(settings, run)
+        if newer:
+            # A backfill of an earlier day: its Parquet partitions are history, but the serving database keeps
+            # showing the latest day.
+            log.info("run %s (%s) published to Parquet only; %s stays current (day %s)", run.run_id, run_date,
+                     newer["run_id"], newer["run_date"])
+        else:
+            _make_current(settings, version, run.run_id, run_date, published_at)
         removed = apply_retention(settings)
-    log.info("published run %s: %s (and %d parquet paths); retention removed %s", run.run_id, settings.serving_path,
-             len(written), removed or "nothing")
-    return {"serving": str(settings.serving_path), "version": version.name, "parquet": written, "removed": removed}
+    log.info("published run %s: %s (and %d parquet paths); retention removed %s", run.run_id,
+             "parquet only" if newer else settings.serving_path, len(written), removed or "nothing")
+    return {"serving": str(settings.serving_path), "version": version.name, "parquet": written, "removed": removed,
+            "made_current": not newer}
 
 
 def rollback(settings: Settings, run_id: str, published_at: datetime) -> dict[str, Any]:
@@ -165,7 +175,12 @@ def rollback(settings: Settings, run_id: str, published_at: datetime) -> dict[st
     if not version.exists():
         kept = sorted(p.name for p in settings.versions_dir.glob("recs-*.duckdb"))
         raise FileNotFoundError(f"no kept version for run {run_id}; kept: {', '.join(kept) or 'none'}")
+    con = duckdb.connect(str(version), read_only=True)
+    try:
+        run_date = con.execute("select cast(logical_date as varchar) from runs where run_id = $r", {"r": run_id}).fetchone()
+    finally:
+        con.close()
     with publish_lock(settings):
-        _make_current(settings, version, run_id, published_at)
+        _make_current(settings, version, run_id, run_date[0] if run_date else None, published_at)
     log.info("rolled back to run %s (%s)", run_id, version.name)
     return {"serving": str(settings.serving_path), "version": version.name}

@@ -40,6 +40,14 @@ def current(settings: Settings) -> dict[str, Any] | None:
     return json.loads(pointer.read_text()) if pointer.exists() else None
 
 
+def newer_published(settings: Settings, run: RunContext) -> dict[str, Any] | None:
+    """The published version when it is for a later day than ``run`` (which is then a backfill), else None."""
+    now = current(settings)
+    if now and now.get("run_date") and run.run_date and now["run_date"] > run.run_date.isoformat():
+        return now
+    return None
+
+
 def version_path(settings: Settings, run: RunContext) -> Path:
     return settings.versions_dir / f"recs-{run.key}.duckdb"
 
@@ -123,9 +131,10 @@ def check_release(settings: Settings, run: RunContext, top_n: int, force: bool =
         failures = _run_checks(con, checks, {"top_n": top_n, "n_items": n_items})
         previous = current(settings)
         previous_path = settings.versions_dir / previous["version"] if previous else None
-        if force or previous_path is None or not previous_path.exists() or previous["run_id"] == run.run_id:
+        if force or previous_path is None or not previous_path.exists() or previous["run_id"] == run.run_id \
+                or newer_published(settings, run):
             log.info("quality checks against the published version skipped (%s)",
-                     "forced" if force else "no other published version")
+                     "forced" if force else "a backfill of an earlier day" if previous else "no other published version")
         else:
             con.execute(f"attach {literal(previous_path)} as previous (read_only)")
             quality = _check_names("quality_")

@@ -42,8 +42,8 @@ def _resolve(run: dict[str, Any], params: dict[str, Any] | None) -> tuple[Any, R
     return settings, context
 
 
-def ingest(run: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:
-    return pipeline.ingest(pipeline.settings_for(params), RunContext.from_dict(run))
+def ingest(params: dict[str, Any] | None = None) -> dict[str, Any]:
+    return pipeline.ingest(pipeline.settings_for(params))
 
 
 def prepare(run: dict[str, Any], ingested: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:
