@@ -1,0 +1,263 @@
+"""Hybrid: candidates from several base models, re-ranked by a gradient-boosted classifier (stacking).
+
+Bases: ``base_models`` names from the registry (default EASE + content TF-IDF + popularity). Names this checkout
+lacks, 'hybrid' itself, and 'content_tfidf' when there are no item features are skipped; if nothing is left,
+popularity is used. Each base nominates its top ``candidates_per_model`` unseen items per user; the union is the
+user's candidate set.
+
+Features of a (user, candidate) pair
+    per base: its score, its rank among the user's unseen items (candidates_per_model + 1 when outside its top),
+    and the score's gap to that base's best score for the user (scores are not comparable across users);
+    item popularity and user activity (log of count relative to the mean, the same meaning on a subsample);
+    genre match (cosine between the user's genre profile and the item's genres);
+    embedding match, when ``item_embeddings_path`` is set: the cosine between the item's external vector (a
+    Parquet of item_id + vector, e.g. image or text embeddings) and the user's profile, the normalised sum of
+    the vectors of the user's history items. Missing vectors give NaN, which the booster handles natively.
+
+Training (stacking without leakage). Interactions here carry no timestamps, so each user's interactions are
+split at random (seeded by ``TrainOptions.seed``): a ``label_fraction`` of them (at least one for users with two
+or more, never all) is the label part, the rest the fit part. The bases are fitted on the fit part, nominate
+candidates that exclude the fit part, and a candidate is positive when it is in the user's label part. A
+``HistGradientBoostingClassifier`` learns P(positive | features) on up to ``max_train_users`` users. Then every
+base is refitted on all the data; serving uses those bases, the side features from all the data, and the ranker.
+
+``score(users)``: the ranker's probability (in [0, 1]) for each candidate; every other item gets a finite score in
+[-2, -1] that follows popularity, so a top-k larger than the candidate set still fills with sensible items.
+Users are scored in sub-chunks of ``SUB_CHUNK`` so only a few (sub-chunk x items) base score matrices are alive.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Any, Self
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.preprocessing import normalize
+
+from models.base import Config, Interactions, Recommender, TrainOptions
+from models.content import genre_matrix, load_item_embeddings
+from models.topk import mask_seen
+
+log = logging.getLogger(__name__)
+
+SUB_CHUNK = 512
+
+
+def random_holdout(matrix: sp.csr_matrix, fraction: float, rng: np.random.Generator) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Split each user's interactions at random into (fit, label) CSR matrices of the same shape and values.
+
+    A user with n interactions puts round(fraction * n) in the label part, at least 1 when n >= 2 and never all
+    n; users with one interaction keep it in the fit part.
+    """
+    matrix = sp.csr_matrix(matrix)
+    counts = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(matrix.shape[0]), counts)
+    order = np.lexsort((rng.random(matrix.nnz), rows))
+    position = np.empty(matrix.nnz, dtype=np.int64)
+    position[order] = np.arange(matrix.nnz) - np.repeat(matrix.indptr[:-1], counts)
+    n_label = np.where(counts >= 2, np.clip(np.rint(fraction * counts), 1, np.maximum(counts - 1, 1)), 0)
+    label = position < n_label[rows]
+
+    def part(keep: np.ndarray) -> sp.csr_matrix:
+        out = sp.csr_matrix((matrix.data[keep], (rows[keep], matrix.indices[keep])), shape=matrix.shape, dtype=np.float32)
+        out.sort_indices()
+        return out
+
+    return part(~label), part(label)
+
+
+def pairs_in(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Booleans: is (rows[i], cols[i]) a stored entry of ``matrix`` (CSR with sorted indices)?"""
+    n_cols = matrix.shape[1]
+    stored = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr)) * n_cols + matrix.indices
+    wanted = np.asarray(rows, dtype=np.int64) * n_cols + np.asarray(cols, dtype=np.int64)
+    at = np.minimum(np.searchsorted(stored, wanted), max(len(stored) - 1, 0))
+    return (stored[at] == wanted) if len(stored) else np.zeros(len(wanted), dtype=bool)
+
+
+def membership(matrix: sp.csr_matrix, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """float32 (len(users), k): 1 where ``items[i, j]`` is stored in row ``users[i]`` of ``matrix``."""
+    rows = np.repeat(np.asarray(users, dtype=np.int64), items.shape[1])
+    return pairs_in(matrix, rows, np.asarray(items).ravel()).reshape(items.shape).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class HybridConfig(Config):
+    #: Registry names of the base models whose candidates and scores the ranker combines.
+    base_models: tuple[str, ...] = ("ease", "content_tfidf", "popularity")
+    #: Config field values per base model, e.g. {"ease": {"regularization": 500.0}}; unnamed fields keep defaults.
+    base_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Candidates each base nominates per user (the union is re-ranked).
+    candidates_per_model: int = 50
+    #: Fraction of each user's interactions held out as labels when training the ranker.
+    label_fraction: float = 0.2
+    #: Optional Parquet of item_id + vector (external item embeddings, e.g. image or text) for the embedding match.
+    item_embeddings_path: str | None = None
+    #: Boosting iterations of the ranker (early stopping, on above 10 000 training rows, may use fewer).
+    max_iter: int = 100
+    #: Learning rate of the ranker.
+    learning_rate: float = 0.05
+    #: Leaves per tree of the ranker.
+    max_leaf_nodes: int = 15
+    #: Fewest training rows per leaf (positives are a few percent of the rows: keep leaves large).
+    min_samples_leaf: int = 100
+    #: Most users whose candidates train the ranker (a seeded sample beyond that bounds time and memory).
+    max_train_users: int = 10000
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "base_models", tuple(self.base_models))  # lists from TOML / Params
+
+    @classmethod
+    def search_space(cls, trial: Any) -> dict[str, Any]:
+        return {
+            "candidates_per_model": trial.suggest_int("candidates_per_model", 20, 200, log=True),
+            "label_fraction": trial.suggest_float("label_fraction", 0.1, 0.4),
+            "max_iter": trial.suggest_int("max_iter", 50, 400, log=True),
+            "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.3, log=True),
+            "max_leaf_nodes": trial.suggest_int("max_leaf_nodes", 7, 63, log=True),
+            "min_samples_leaf": trial.suggest_int("min_samples_leaf", 20, 500, log=True),
+        }
+
+
+class Hybrid(Recommender):
+    name = "hybrid"
+    config_class = HybridConfig
+
+    def usable_bases(self, data: Interactions) -> list[str]:
+        from models.registry import available
+
+        present = set(available())
+        names = []
+        for name in self.config.base_models:
+            if name == self.name or name not in present:
+                log.warning("hybrid: base model %r is not available here; skipped", name)
+            elif name == "content_tfidf" and data.item_features is None:
+                log.warning("hybrid: no item features, so base model 'content_tfidf' is skipped")
+            elif name not in names:
+                names.append(name)
+        return names or ["popularity"]
+
+    def _fit_bases(self, data: Interactions, options: TrainOptions) -> list[Recommender]:
+        from models.registry import build
+
+        return [build(name, self.config.base_params.get(name)).fit(data, options) for name in self.base_names]
+
+    def fit(self, data: Interactions, options: TrainOptions | None = None) -> Self:
+        options = options or TrainOptions()
+        cfg = self.config
+        base_options = replace(options, report=None)
+        self.n_users, self.n_items = data.matrix.shape
+        self.device = options.torch_device
+        self.base_names = self.usable_bases(data)
+        genres, _ = genre_matrix(data)
+        self.item_genres = normalize(genres, norm="l2", axis=1).astype(np.float32)
+        self.embeddings = None
+        if cfg.item_embeddings_path:
+            self.embeddings, self.has_embedding = load_item_embeddings(cfg.item_embeddings_path, data.item_ids)
+        self.feature_names = [f"{name}_{kind}" for name in self.base_names for kind in ("score", "rank", "gap")]
+        self.feature_names += ["item_popularity", "user_activity", "genre_match"]
+        self.feature_names += ["embedding_match"] if self.embeddings is not None else []
+
+        rng = options.generator()
+        fit_part, label_part = random_holdout(data.matrix, cfg.label_fraction, rng)
+        fit_data = Interactions(matrix=fit_part, user_ids=data.user_ids, item_ids=data.item_ids, item_features=data.item_features)
+        self.bases = self._fit_bases(fit_data, base_options)
+        self._set_side(fit_data.matrix)
+        users = np.flatnonzero(np.diff(label_part.indptr) > 0)
+        if len(users) > cfg.max_train_users:
+            users = np.sort(rng.choice(users, cfg.max_train_users, replace=False))
+        x_parts, y_parts = [], []
+        for lo in range(0, len(users), SUB_CHUNK):
+            block = users[lo : lo + SUB_CHUNK]
+            rows, cols, features = self._candidate_features(block)
+            x_parts.append(features)
+            y_parts.append(pairs_in(label_part, block[rows], cols))
+        x = np.concatenate(x_parts) if x_parts else np.zeros((0, len(self.feature_names)), np.float32)
+        y = np.concatenate(y_parts) if y_parts else np.zeros(0, bool)
+        self.ranker = None
+        if y.any() and not y.all():
+            self.ranker = HistGradientBoostingClassifier(
+                max_iter=cfg.max_iter,
+                learning_rate=cfg.learning_rate,
+                max_leaf_nodes=cfg.max_leaf_nodes,
+                min_samples_leaf=cfg.min_samples_leaf,
+                random_state=options.seed,
+            ).fit(x, y)
+        else:
+            log.warning("hybrid: no usable labels among %d candidates; scores fall back to the first base", len(y))
+        self.train_rows, self.train_positive_rate = len(y), float(y.mean()) if len(y) else float("nan")
+
+        self.bases = self._fit_bases(data, base_options)
+        self._set_side(data.matrix)
+        return self
+
+    def _set_side(self, matrix: sp.csr_matrix) -> None:
+        n_users, n_items = matrix.shape
+        nnz = max(matrix.nnz, 1)
+        self.history = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+        self.history.data[:] = 1.0
+        item_counts = np.bincount(self.history.indices, minlength=n_items).astype(np.float32)
+        self.item_popularity = np.log1p(item_counts * n_items / nnz)
+        self.user_activity = np.log1p(np.diff(self.history.indptr) * n_users / nnz).astype(np.float32)
+        self.fallback = (item_counts / max(item_counts.max(), 1.0) - 2.0).astype(np.float32)
+
+    def _candidate_features(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows into users, item columns, features) of the users' candidate pairs."""
+        n, n_items = len(users), self.n_items
+        k = min(self.config.candidates_per_model, n_items)
+        scores, tops = [], []
+        nominated = torch.zeros((n, n_items), dtype=torch.bool)
+        for base in self.bases:
+            # A copy: masking writes into it, and a base may hand out a view of its own state.
+            s = base.score(users).to("cpu", torch.float32, copy=True).contiguous()
+            mask_seen(s, self.history, users)
+            values, top = torch.topk(s, k, dim=1)
+            unseen = values > float("-inf")  # users with fewer than k unseen items
+            nominated[torch.arange(n)[:, None].expand_as(top)[unseen], top[unseen]] = True
+            scores.append(s)
+            tops.append(top)
+        rows, cols = nominated.nonzero(as_tuple=True)
+        columns = []
+        for s, top in zip(scores, tops, strict=True):
+            rank = torch.full((n, n_items), k + 1, dtype=torch.float32)
+            rank.scatter_(1, top, torch.arange(1, k + 1, dtype=torch.float32).expand(n, k))
+            value = s[rows, cols]
+            best = s.max(dim=1).values[rows]
+            columns += [value, rank[rows, cols], value - best]
+        rows_np, cols_np = rows.numpy(), cols.numpy()
+        hist = self.history[users]
+        genre_profile = normalize(hist @ self.item_genres, norm="l2", axis=1)
+        genre_match = np.asarray(genre_profile[rows_np].multiply(self.item_genres[cols_np]).sum(axis=1)).ravel()
+        extra = [self.item_popularity[cols_np], self.user_activity[users[rows_np]], genre_match]
+        if self.embeddings is not None:
+            profile = hist @ self.embeddings
+            norms = np.linalg.norm(profile, axis=1, keepdims=True)
+            profile = np.divide(profile, norms, out=np.zeros_like(profile), where=norms > 0)
+            match = (profile[rows_np] * self.embeddings[cols_np]).sum(axis=1)
+            match[~self.has_embedding[cols_np] | (norms[rows_np, 0] == 0)] = np.nan
+            extra.append(match)
+        features = np.column_stack([c.numpy() for c in columns] + [np.asarray(e, dtype=np.float32) for e in extra])
+        return rows_np, cols_np, features.astype(np.float32)
+
+    def score(self, users: np.ndarray) -> torch.Tensor:
+        users = np.asarray(users, dtype=np.int64)
+        out = torch.from_numpy(np.tile(self.fallback, (len(users), 1)))
+        for lo in range(0, len(users), SUB_CHUNK):
+            block = users[lo : lo + SUB_CHUNK]
+            rows, cols, features = self._candidate_features(block)
+            if self.ranker is not None:
+                value = self.ranker.predict_proba(features)[:, 1]
+            else:  # no ranker could be trained: the first base's rank, mapped into (0, 1]
+                value = 1.0 / features[:, 1]
+            out[torch.from_numpy(rows + lo), torch.from_numpy(cols)] = torch.from_numpy(value.astype(np.float32))
+        return out
+
+    def to(self, device: torch.device) -> Self:
+        super().to(device)
+        for base in getattr(self, "bases", []):
+            base.to(device)
+        return self
