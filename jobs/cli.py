@@ -90,10 +90,15 @@ def cmd_recommend(args, settings) -> None:
 
 
 def cmd_query(args, settings) -> None:
+    import duckdb
+
     sql = Path(args.sql_file).read_text() if args.sql_file else args.sql
     if not sql:
         sys.exit("give --sql 'select ...' or --sql-file FILE")
-    _print_table(_published(settings).execute(sql))
+    try:
+        _print_table(_published(settings).execute(sql))
+    except duckdb.Error as exc:  # the published database is opened read-only: writes land here too
+        sys.exit(f"query failed: {exc}")
 
 
 def cmd_rollback(args, settings) -> None:

@@ -8,6 +8,7 @@ and rows and nothing else.
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import sys
@@ -18,11 +19,28 @@ from jobs import champion as champion_step
 from jobs import publish as publish_step
 from jobs import release, report, score, similar, train, warehouse
 from jobs.config import Settings, load_settings
+from jobs.faults import maybe_crash
 from jobs.ingest import ingest_landing
 from jobs.runs import RunContext, record_start, record_update
 from jobs.snapshot import write_snapshot
 
 log = logging.getLogger("recs.pipeline")
+
+
+def _step(name: str):
+    """Mark a pipeline step: fault injection can kill the process just before or just after it (tests)."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            maybe_crash(f"before:{name}")
+            result = fn(*args, **kwargs)
+            maybe_crash(f"after:{name}")
+            return result
+
+        return run
+
+    return wrap
 
 
 def utcnow() -> datetime:
@@ -38,6 +56,7 @@ def settings_for(overrides: dict[str, Any] | None = None) -> Settings:
     return load_settings().with_overrides(score=score_over, train=train_over)
 
 
+@_step("ingest")
 def ingest(settings: Settings) -> dict[str, Any]:
     """Ingest every new landing file. "Future" timestamps are judged against the moment of ingest, not the
     run's cut-off: a backfill's first run legitimately ingests the files of the days after it (its training
@@ -45,6 +64,7 @@ def ingest(settings: Settings) -> dict[str, Any]:
     return ingest_landing(settings, as_of=utcnow()).to_dict()
 
 
+@_step("prepare")
 def prepare(settings: Settings, run: RunContext, ingested: dict[str, Any] | None = None) -> dict[str, Any]:
     """Record the run's start, freeze its training snapshot and popular items; clear a previous attempt's files."""
     run_dir = run.dir(settings)
@@ -66,10 +86,12 @@ def prepare(settings: Settings, run: RunContext, ingested: dict[str, Any] | None
     return counts
 
 
+@_step("train_candidate")
 def train_candidate(settings: Settings, run: RunContext, model: str) -> dict[str, Any]:
     return train.train_candidate(settings, run, model)
 
 
+@_step("choose_champion")
 def choose_champion(settings: Settings, run: RunContext, force_promote: bool = False) -> dict[str, Any]:
     with warehouse.connect(settings) as con:
         decision = champion_step.select_champion(settings, run, con, utcnow(), force_promote=force_promote)
@@ -77,14 +99,17 @@ def choose_champion(settings: Settings, run: RunContext, force_promote: bool = F
             "reason": decision.reason}
 
 
+@_step("score_shard")
 def score_shard(settings: Settings, run: RunContext, champion: dict[str, Any], shard: int, n_shards: int) -> dict[str, Any]:
     return score.score_shard(settings, run, champion, shard, n_shards)
 
 
+@_step("similar_items")
 def similar_items(settings: Settings, run: RunContext, champion: dict[str, Any]) -> dict[str, Any]:
     return similar.write_similar_items(settings, run, champion)
 
 
+@_step("build_and_check")
 def build_and_check(settings: Settings, run: RunContext, force: bool = False) -> dict[str, Any]:
     """Build the release aside and run the output checks; a failure publishes nothing."""
     with warehouse.connect(settings) as con:
@@ -93,6 +118,7 @@ def build_and_check(settings: Settings, run: RunContext, force: bool = False) ->
     return {**counts, **checked}
 
 
+@_step("publish")
 def publish(settings: Settings, run: RunContext) -> dict[str, Any]:
     published_at = utcnow()
     result = publish_step.publish(settings, run, published_at)
@@ -101,6 +127,7 @@ def publish(settings: Settings, run: RunContext) -> dict[str, Any]:
     return result
 
 
+@_step("write_report")
 def write_report(settings: Settings, run: RunContext) -> dict[str, Any]:
     path = report.write_report(settings, run)
     return {"report": str(path)}
