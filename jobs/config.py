@@ -48,7 +48,7 @@ class ScoreSettings:
 
 @dataclass(frozen=True)
 class EvaluateSettings:
-    cutoffs: tuple[int, ...] = (10, 20, 50)
+    cutoffs: tuple[int, ...] = (10, 20, 30, 50)
 
 
 @dataclass(frozen=True)

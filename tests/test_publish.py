@@ -124,3 +124,25 @@ def test_quality_gate_blocks_a_coverage_collapse_and_a_metric_drop_unless_forced
     pipeline.build_and_check(settings, run, force=True)
     pipeline.publish(settings, run)
     assert run_ids(settings) == {"night2"}
+
+
+def test_publishes_take_turns(settings):
+    """Two triggers at once: the second publish waits for the first's lock rather than interleaving."""
+    from jobs.publish import PublishBusy, publish_lock
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from jobs.config import load_settings; from jobs.publish import publish_lock\n"
+         f"with publish_lock(load_settings(home={str(settings.home)!r})):\n"
+         "    print('held', flush=True); time.sleep(30)"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(PublishBusy):
+            with publish_lock(settings, timeout_s=1.0):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()
+    with publish_lock(settings, timeout_s=5.0):  # released with its holder, even on a kill
+        pass
