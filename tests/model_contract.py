@@ -25,7 +25,7 @@ import torch
 
 from models import registry
 from models.base import Interactions, Recommender, TrainOptions
-from models.topk import recommend
+from models.evaluation import top_items
 from tests.synthetic import Synthetic, make_synthetic
 
 SEED = 7
@@ -33,10 +33,6 @@ SEED = 7
 
 def fit_model(name: str, params: dict[str, Any], data: Interactions, seed: int = SEED) -> Recommender:
     return registry.build(name, params).fit(data, TrainOptions(seed=seed, device="cpu"))
-
-
-def top_items(model: Recommender, users: np.ndarray, k: int, history: Any) -> np.ndarray:
-    return np.concatenate([top.items for top in recommend(model, users, k, history=history)])
 
 
 def undocumented_fields(config_class: type) -> list[str]:
@@ -51,6 +47,7 @@ def undocumented_fields(config_class: type) -> list[str]:
     return missing
 
 
+@pytest.mark.usefixtures("one_thread")
 class ModelContract:
     """Checks shared by every model; subclasses set ``model_name`` (a key of ``models.registry.MODELS``)."""
 
@@ -64,14 +61,6 @@ class ModelContract:
         return synthetic.train
 
     # Fixtures are per class: one fit per model, shared by its read-only checks.
-    @pytest.fixture(scope="class", autouse=True)
-    def _one_thread(self) -> Any:
-        # The data are tiny: on a shared 2-core machine, thread-pool hand-offs would cost more than the work.
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        yield
-        torch.set_num_threads(threads)
-
     @pytest.fixture(scope="class")
     def synthetic(self) -> Synthetic:
         return make_synthetic()

@@ -12,17 +12,16 @@ content-based models can pass the same checks.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import pytest
 import scipy.sparse as sp
-import torch
 
 from models.base import Interactions
+from models.evaluation import top_items
 
 GENRES = [
     ("Western", "Frontier"),
@@ -46,16 +45,9 @@ THEMES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """Run a test on one torch thread (import into a test module to apply it there).
-
-    The data here are tiny: on a shared 2-core machine, thread-pool hand-offs cost more than the work itself.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def top_items_for_all(model: Any, data: Interactions, k: int = 10) -> np.ndarray:
+    """Every user's top-k unseen items (users x k item indices), through the shared top-k."""
+    return top_items(model, np.arange(data.n_users), k, data.matrix)
 
 
 @dataclass

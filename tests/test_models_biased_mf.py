@@ -9,7 +9,9 @@ import torch
 
 from models.base import Interactions, TrainOptions
 from models.biased_mf import BiasedMF
-from tests.synthetic import make_synthetic, one_thread  # noqa: F401 (autouse fixture)
+from tests.synthetic import make_synthetic
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 QUICK = {"factors": 8, "epochs": 30, "batch_size": 128, "lr": 0.03, "reg": 0.1}
 

@@ -11,7 +11,9 @@ from models.base import Interactions, TrainOptions
 from models.bpr import BPR, BPRConfig, sample_negatives, seen_keys
 from models.popularity import Popularity
 from models.topk import recommend
-from tests.synthetic import make_synthetic, one_thread  # noqa: F401 (autouse fixture)
+from tests.synthetic import make_synthetic
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 QUICK = {"factors": 8, "epochs": 4, "batch_size": 128, "lr": 0.01}
 

@@ -7,30 +7,15 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
-from threadpoolctl import threadpool_limits
 
 from models.base import Interactions, Recommender, TrainOptions
 from models.content import ContentTFIDF, ContentTFIDFConfig, genre_matrix, item_frame, load_item_embeddings
 from models.popularity import Popularity
-from models.topk import recommend
-from tests.synthetic import GENRES, THEMES, make_synthetic
+from tests.synthetic import GENRES, THEMES, make_synthetic, top_items_for_all
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 OPTIONS = TrainOptions(seed=3, device="cpu")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: extra threads only add overhead, and spin badly on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(threads)
-
-
-def top_items(model: Recommender, data: Interactions, k: int = 10) -> np.ndarray:
-    users = np.arange(data.n_users)
-    return np.concatenate([top.items for top in recommend(model, users, k, history=data.matrix)])
 
 
 def with_cold_items(per_block: int = 1) -> tuple[Interactions, np.ndarray]:
@@ -75,8 +60,8 @@ def test_needs_item_features(synthetic) -> None:
 
 def test_beats_popularity_on_held_out_hit_rate(synthetic, model) -> None:
     popularity = Popularity().fit(synthetic.train, OPTIONS)
-    ours = synthetic.hit_rate(top_items(model, synthetic.train))
-    baseline = synthetic.hit_rate(top_items(popularity, synthetic.train))
+    ours = synthetic.hit_rate(top_items_for_all(model, synthetic.train))
+    baseline = synthetic.hit_rate(top_items_for_all(popularity, synthetic.train))
     assert ours >= baseline + 0.5, (ours, baseline)
 
 
@@ -84,7 +69,7 @@ def test_recommends_cold_items_to_the_right_users() -> None:
     data, cold_blocks = with_cold_items()
     synthetic = make_synthetic()
     model = ContentTFIDF().fit(data, OPTIONS)
-    top = top_items(model, data)
+    top = top_items_for_all(model, data)
     cold = synthetic.train.n_items + np.arange(len(cold_blocks))
     own_cold = cold[synthetic.user_group]  # one new item per block, block == group
     assert (top == own_cold[:, None]).any(axis=1).mean() >= 0.9

@@ -9,30 +9,15 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
-from threadpoolctl import threadpool_limits
 
 from models.base import Interactions, Recommender, TrainOptions
 from models.hybrid import Hybrid, HybridConfig, membership, pairs_in, random_holdout
 from models.popularity import Popularity
-from models.topk import recommend
-from tests.synthetic import make_synthetic
+from tests.synthetic import make_synthetic, top_items_for_all
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 OPTIONS = TrainOptions(seed=11, device="cpu")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: extra threads only add overhead, and spin badly on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(threads)
-
-
-def top_items(model: Recommender, data: Interactions, k: int = 10) -> np.ndarray:
-    users = np.arange(data.n_users)
-    return np.concatenate([top.items for top in recommend(model, users, k, history=data.matrix)])
 
 
 def hidden_clusters(n_clusters: int = 8, cluster_size: int = 20, users_per_cluster: int = 30, seed: int = 0):
@@ -74,8 +59,8 @@ def model(synthetic) -> Hybrid:
 def test_default_bases_and_hit_rate_beats_popularity(synthetic, model) -> None:
     assert model.base_names == ["ease", "content_tfidf", "popularity"]
     assert model.ranker is not None and 0 < model.train_positive_rate < 0.5
-    baseline = synthetic.hit_rate(top_items(Popularity().fit(synthetic.train, OPTIONS), synthetic.train))
-    ours = synthetic.hit_rate(top_items(model, synthetic.train))
+    baseline = synthetic.hit_rate(top_items_for_all(Popularity().fit(synthetic.train, OPTIONS), synthetic.train))
+    ours = synthetic.hit_rate(top_items_for_all(model, synthetic.train))
     assert ours >= baseline + 0.5, (ours, baseline)
 
 
@@ -118,7 +103,7 @@ def test_external_embeddings_change_rankings_when_they_carry_the_signal(tmp_path
     informed = fit(write_vectors(tmp_path / "signal.parquet", data.item_ids, signal))
     uninformed = fit(write_vectors(tmp_path / "noise.parquet", data.item_ids, noise))
     assert "embedding_match" in informed.feature_names and "embedding_match" not in plain.feature_names
-    top_plain, top_informed, top_uninformed = (top_items(m, data) for m in (plain, informed, uninformed))
+    top_plain, top_informed, top_uninformed = (top_items_for_all(m, data) for m in (plain, informed, uninformed))
     assert (top_informed != top_plain).any(axis=1).mean() > 0.5, "the embedding feature reorders most lists"
     assert hit_rate(top_informed) >= hit_rate(top_plain) + 0.2, (hit_rate(top_informed), hit_rate(top_plain))
     assert hit_rate(top_uninformed) < hit_rate(top_plain) + 0.1  # noise vectors do not help

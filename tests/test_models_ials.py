@@ -9,7 +9,8 @@ import torch
 
 from models.base import Interactions, TrainOptions
 from models.ials import IALS, _Tiles, conjugate_gradient_pass
-from tests.synthetic import one_thread  # noqa: F401 (autouse fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def random_interactions(n_users: int = 30, n_items: int = 20, seed: int = 1) -> Interactions:

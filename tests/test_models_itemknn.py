@@ -9,7 +9,8 @@ import torch
 
 from models.base import Interactions, TrainOptions
 from models.itemknn import ItemKNN, ItemKNNConfig, knn_similarity, weight_matrix
-from tests.synthetic import one_thread  # noqa: F401 (autouse fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def random_interactions(n_users: int = 40, n_items: int = 12, density: float = 0.3, seed: int = 0) -> Interactions:

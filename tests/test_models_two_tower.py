@@ -8,32 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from threadpoolctl import threadpool_limits
 
-from models.base import Interactions, Recommender, TrainOptions
+from models.base import Recommender, TrainOptions
 from models.popularity import Popularity
-from models.topk import recommend
 from models.two_tower import TwoTower, TwoTowerConfig
-from tests.synthetic import make_synthetic
+from tests.synthetic import make_synthetic, top_items_for_all
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 OPTIONS = TrainOptions(seed=5, device="cpu")
 #: Small and quick for the tiny synthetic set (160 users, 66 items, 1 760 interactions).
 QUICK = TwoTowerConfig(dim=16, epochs=10, batch_size=256, learning_rate=0.02, history_samples=8, rerank_epochs=10)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: extra threads only add overhead, and spin badly on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(threads)
-
-
-def top_items(model: Recommender, data: Interactions, k: int = 10) -> np.ndarray:
-    users = np.arange(data.n_users)
-    return np.concatenate([top.items for top in recommend(model, users, k, history=data.matrix)])
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +32,8 @@ def model(synthetic) -> TwoTower:
 
 
 def test_beats_popularity_on_held_out_hit_rate(synthetic, model) -> None:
-    baseline = synthetic.hit_rate(top_items(Popularity().fit(synthetic.train, OPTIONS), synthetic.train))
-    ours = synthetic.hit_rate(top_items(model, synthetic.train))
+    baseline = synthetic.hit_rate(top_items_for_all(Popularity().fit(synthetic.train, OPTIONS), synthetic.train))
+    ours = synthetic.hit_rate(top_items_for_all(model, synthetic.train))
     assert ours >= baseline + 0.4, (ours, baseline)
 
 
@@ -113,7 +98,7 @@ def test_external_item_embeddings_feed_the_item_tower(synthetic, tmp_path) -> No
     assert with_vectors.external.shape == (train.n_items, synthetic.n_groups + 1)
     without = TwoTower(replace(config, item_embeddings_path=None)).fit(train, OPTIONS)
     assert not torch.equal(with_vectors.score(np.arange(5)), without.score(np.arange(5)))
-    assert synthetic.hit_rate(top_items(with_vectors, train)) >= synthetic.hit_rate(top_items(without, train)) - 0.05
+    assert synthetic.hit_rate(top_items_for_all(with_vectors, train)) >= synthetic.hit_rate(top_items_for_all(without, train)) - 0.05
 
 
 def test_save_load_round_trip(synthetic, model, tmp_path) -> None:
@@ -132,4 +117,4 @@ def test_trains_on_gpu_and_loads_on_cpu(synthetic, tmp_path) -> None:
     assert on_gpu.device.type == "cuda"
     loaded = Recommender.load(model.save(tmp_path / "gpu.pkl"), device="cpu")
     torch.testing.assert_close(loaded.score(users), on_gpu.cpu(), rtol=1e-4, atol=1e-4)
-    assert synthetic.hit_rate(top_items(loaded, synthetic.train)) >= 0.6
+    assert synthetic.hit_rate(top_items_for_all(loaded, synthetic.train)) >= 0.6

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from models.row_optim import RowOptimizer
-from tests.synthetic import one_thread  # noqa: F401 (autouse fixture)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("method", ["adam", "sgd"])
