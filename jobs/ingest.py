@@ -48,7 +48,7 @@ from jobs.ingest_formats import (
     first_invalid_utf8_line,
     sha256_file,
 )
-from jobs.warehouse import q_identifier, q_literal, run_sql
+from jobs.warehouse import Quoted, q_identifier, q_literal, run_sql
 
 __all__ = ["FileResult", "IngestError", "IngestResult", "ingest_landing", "ingest_paths", "landing_file"]
 
@@ -100,6 +100,9 @@ class IngestResult:
             "n_rows_read": self.n_rows_read,
             "n_rows_loaded": self.n_rows_loaded,
             "n_rows_quarantined": self.n_rows_quarantined,
+            # The runs table counts rating rows only (item metadata rows are not ratings).
+            "n_ratings_loaded": sum(f.n_rows_loaded for f in self.files if f.kind == "ratings"),
+            "n_ratings_quarantined": sum(f.n_rows_quarantined for f in self.files if f.kind == "ratings"),
             "new_files": new[:max_files],
         }
 
@@ -268,9 +271,10 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         con.execute("rollback")
         raise
     finally:
-        for table in (staged, "stg_rating_duplicates"):
+        for view in ("stg_ratings", "ingest_source", "ingest_lines"):
+            con.execute(f"drop view if exists {view}")
+        for table in ("stg_items", "stg_rating_lines", "stg_rating_duplicates"):
             con.execute(f"drop table if exists {table}")
-        con.execute("drop view if exists ingest_source")
     seconds = time.perf_counter() - started
     log.info("ingest %s (%s, %s): %d rows read, %d loaded, %d quarantined in %.1fs (%.0f rows/s)", shown, kind,
              fmt.name, counts["n_rows_read"], counts["n_rows_loaded"], counts["n_rows_quarantined"], seconds,
@@ -296,7 +300,12 @@ def _load(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path, shown:
             run_sql(con, "staging/src_text_lines", path=q_literal(str(path)), encoding=q_literal(fmt.encoding),
                     delimiter=q_literal(fmt.delimiter), quote=q_literal(fmt.quote),
                     field_pattern=q_literal(fmt.field_pattern()))
-        run_sql(con, f"staging/{staged}", _used(f"staging/{staged}", params))
+        if kind == "ratings":  # typed and checked on every core, then numbered by file order (see the SQL)
+            run_sql(con, "staging/stg_rating_lines", _used("staging/stg_rating_lines", params))
+            run_sql(con, "staging/stg_ratings", n_header_lines=Quoted(str(int(fmt.n_header_lines))))
+        else:
+            run_sql(con, "staging/src_numbered_lines")
+            run_sql(con, f"staging/{staged}", _used(f"staging/{staged}", params))
     except duckdb.Error as exc:
         error = _read_error(exc, path, shown, fmt)
         if error is exc:

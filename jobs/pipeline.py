@@ -78,8 +78,8 @@ def prepare(settings: Settings, run: RunContext, ingested: dict[str, Any] | None
             raise RuntimeError(f"run {run.run_id}: no ratings before {run.as_of}; ingest data into {settings.landing_dir} first")
         record_update(
             con, run.run_id,
-            rows_ingested=(ingested or {}).get("n_rows_loaded", 0),
-            rows_quarantined=(ingested or {}).get("n_rows_quarantined", 0),
+            rows_ingested=(ingested or {}).get("n_ratings_loaded", 0),
+            rows_quarantined=(ingested or {}).get("n_ratings_quarantined", 0),
             users=counts["users"], items=counts["items"],
         )
     score.write_popular_items(settings, run)

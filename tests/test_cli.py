@@ -35,8 +35,10 @@ def test_ingest_udata_run_and_read_back(tmp_path):
 
     con = duckdb.connect(str(home / "outputs" / "recs.duckdb"), read_only=True)
     per_user = con.execute("select count(distinct user_id), count(*), max(rank) from recommendations").fetchone()
+    run = con.execute("select status, users, rows_ingested from runs").fetchall()
     con.close()
     assert per_user == (90, 450, 5)
+    assert run == [("published", 90, 0)]  # the file was ingested by `recs ingest`, before the run
 
     shown = recs(home, "recommend", "7")
     assert shown.returncode == 0 and "(5 rows)" in shown.stdout, shown.stdout + shown.stderr
