@@ -6,7 +6,7 @@ plain arguments, so the DAG file stays declarative and these stay testable witho
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from jobs import pipeline
@@ -27,14 +27,11 @@ def run_context(run_id: str, interval_start: datetime | None, interval_end: date
 
 
 def _naive_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is not None:
-        from datetime import UTC
-
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
+    """The warehouse stores naive UTC timestamps; Airflow hands out aware ones."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo is not None else moment
 
 
-def _resolve(run: dict[str, Any], params: dict[str, Any] | None) -> tuple[Any, RunContext]:
+def _resolve(run: dict[str, Any], params: dict[str, Any] | None) -> tuple[pipeline.Settings, RunContext]:
     settings = pipeline.settings_for(params)
     context = RunContext.from_dict(run)
     if context.as_of is None:  # manual run without an interval: fix the cut-off from the data, once
