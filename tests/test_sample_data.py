@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jobs import sample_data
+from jobs import sample_items
 from jobs.sample_data import GENRES, SIZES, generate_items, generate_ratings, main, write_ratings_file, write_sample
 
 END = date(2026, 11, 20)
@@ -125,7 +125,7 @@ def test_items_have_titles_genres_and_genre_words(landing):
     assert items["description"].str.len().gt(40).all()
     # Descriptions use the words of the item's first genre, so text carries the taste structure.
     first = items["genres"].str.split("|").str[0]
-    kind = first.map({g: sample_data._GENRE_TEXT[g][0] for g in GENRES})
+    kind = first.map({g: sample_items._GENRE_TEXT[g][0] for g in GENRES})
     assert all(k in d for k, d in zip(kind, items["description"], strict=True))
     assert generate_items(500).equals(items)
 
