@@ -132,17 +132,34 @@ def _make_current(settings: Settings, version: Path, run_id: str, run_date: str 
     os.replace(pointer_tmp, pointer)
 
 
+def _serving_artifact_run(version: Path) -> str | None:
+    """The run key whose trained artifact scored this version (an older run when the gate kept a champion)."""
+    key = version.name.removeprefix("recs-").removesuffix(".duckdb")
+    con = duckdb.connect(str(version), read_only=True)
+    try:
+        rows = con.execute("select run_id, champion_run_id from champions").fetchall()
+    finally:
+        con.close()
+    return next((run_key(artifact) for run_id, artifact in rows if run_key(run_id) == key), None)
+
+
 def apply_retention(settings: Settings) -> list[str]:
-    """Delete the oldest versions beyond ``keep_versions``; the current one is always kept."""
+    """Delete versions beyond the newest ``keep_versions`` (never the current one), with the working folders
+    (``runs/<run>/``: snapshot, artifacts, shards) of those runs unless a kept version still scores with
+    their artifact. Folders of runs that never published are left alone: one may be in progress."""
     keep = max(1, settings.publish.keep_versions)
     now = current(settings)
     versions = sorted(settings.versions_dir.glob("recs-*.duckdb"), key=lambda p: p.stat().st_mtime, reverse=True)
+    dropped = [p for p in versions[keep:] if not (now and p.name == now["version"])]
+    needed = {_serving_artifact_run(p) for p in versions if p not in dropped}
     removed = []
-    for path in versions[keep:]:
-        if now and path.name == now["version"]:
-            continue
+    for path in dropped:
         path.unlink()
         removed.append(path.name)
+        key = path.name.removeprefix("recs-").removesuffix(".duckdb")
+        if key not in needed and settings.run_dir(key).is_dir():
+            shutil.rmtree(settings.run_dir(key))
+            removed.append(f"runs/{key}")
     return removed
 
 

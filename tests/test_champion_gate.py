@@ -40,7 +40,7 @@ def test_same_model_is_retained_with_tonights_artifact():
 
 @pytest.mark.slow
 def test_kept_champion_scores_with_its_old_artifact_and_new_users_fall_back(tmp_path):
-    settings = load_settings(home=tmp_path).with_overrides(score={"top_n": 5})
+    settings = load_settings(home=tmp_path).with_overrides(score={"top_n": 5}, publish={"keep_versions": 1})
     seed_ratings(settings, taste_ratings(days=20, start="2026-10-01"))
     first = run_nightly(settings.with_overrides(train={"models": ("ease",)}), run_id="night1", skip_ingest=True)
     assert first["champion"]["decision"] == "first"
@@ -57,3 +57,6 @@ def test_kept_champion_scores_with_its_old_artifact_and_new_users_fall_back(tmp_
     assert by_model["ease"] == 120
     decision = published(settings, "select decision, reason from champions where run_id = 'night2'")[0]
     assert decision[0] == "kept" and "popularity" in decision[1]
+    # Retention dropped night 1's version but kept its working folder: tonight's version scores with its artifact.
+    assert not (settings.versions_dir / "recs-night1.duckdb").exists()
+    assert (settings.run_dir("night1") / "models" / "ease.pkl").exists()

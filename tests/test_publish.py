@@ -69,6 +69,9 @@ def test_rollback_and_retention(settings):
         pipeline.run_nightly(settings, run_id=night, skip_ingest=True)
     kept = sorted(p.name for p in settings.versions_dir.glob("recs-*.duckdb"))
     assert kept == ["recs-night2.duckdb", "recs-night3.duckdb"]  # keep_versions = 2
+    # night1's working folder went with its version (no kept version scores with its artifact)
+    assert published(settings, "select champion_run_id from champions where run_id <> 'night1'") == [("night2",), ("night3",)]
+    assert not settings.run_dir("night1").exists() and settings.run_dir("night2").exists()
     from jobs.publish import rollback
 
     rollback(settings, "night2", datetime(2026, 11, 1))
