@@ -112,8 +112,8 @@ def tune_model(settings: Settings, model: str, n_trials: int = 20, minutes: floa
         sampler=optuna.samplers.TPESampler(seed=settings.train.seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
     )
+    before = len(study.trials)  # counted before the warm-start trial is enqueued: it is one of the new ones
     _warm_start(study, settings, model)
-    before = len(study.trials)
     study.optimize(_objective(settings, model, split, metric), n_trials=n_trials, timeout=minutes * 60,
                    catch=(RuntimeError, ValueError))
     _record_trials(settings, study, model)

@@ -51,6 +51,7 @@ def test_new_study_warm_starts_from_the_last_best(settings):
     best = json.loads(best_params_path(settings, "ease").read_text())["params"]
     fresh = tune_model(settings, "ease", n_trials=1, minutes=5, study_name="ease:fresh")
     assert fresh["best_params"]["regularization"] == pytest.approx(best["regularization"])
+    assert fresh["trials_new"] == fresh["trials_total"] == 1
 
 
 def test_iterative_models_are_pruned(settings):
