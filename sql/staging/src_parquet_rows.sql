@@ -1,7 +1,7 @@
 -- The rows of one Parquet file as lists of fields (every column cast to VARCHAR and stripped of surrounding
 -- spaces, in schema order), numbered 1-based in file order (file_row_number + 1): the "line" of a Parquet row.
 -- Typing happens in stg_*.sql, the same way as for text files, so both formats pass the same checks.
-create or replace temp view ingest_source as
+create or replace temp view ingest_lines as
 with file_rows as (
     select
         file_row_number,
@@ -18,7 +18,8 @@ as_lists as (
 
 final as (
     select
-        file_row_number + 1 as line_number,
+        file_row_number + 1 as source_line_number,
+        false as is_blank,
         len(fields) as n_fields,
         list_transform(fields, lambda f: trim(f)) as fields,
         cast(null as varchar) as raw_line

@@ -1,14 +1,14 @@
--- The lines of one delimited text file as lists of fields, numbered as an editor shows them (1-based, header
--- counted). DuckDB reads the file as a single VARCHAR column (no quote, NUL as the column delimiter, strict) so
--- no line is merged, split or skipped, and row_number() over the scan, which keeps file order, is the line
--- number. Empty lines keep their number but are not rows (DuckDB reads them as NULL). On lines that contain the quote character, fields
--- are parsed with RFC 4180 quoting ('"a, b"', '""' inside); a quoted field cannot span lines, and a line
--- whose quotes do not parse gets n_fields = -1. Fields are stripped of surrounding spaces.
-create or replace temp view ingest_source as
+-- The lines of one delimited text file as lists of fields, in file order, NOT numbered here: numbering with
+-- row_number() would make DuckDB read and parse the file on one thread. DuckDB reads the file as a single
+-- VARCHAR column (no quote, NUL as the column delimiter, strict) so no line is merged, split or skipped, and
+-- keeps file order (preserve_insertion_order): a table created from this view holds line n at rowid n - 1, which
+-- is how stg_ratings numbers its rows; src_numbered_lines numbers them with row_number() (small files).
+-- Empty lines keep their place but are not rows (DuckDB reads them as NULL: is_blank). On lines that contain the
+-- quote character, fields are parsed with RFC 4180 quoting ('"a, b"', '""' inside); a quoted field cannot span
+-- lines, and a line whose quotes do not parse gets n_fields = -1. Fields are stripped of surrounding spaces.
+create or replace temp view ingest_lines as
 with file_lines as (
-    select
-        row_number() over () as line_number,
-        line
+    select line
     from read_csv(
         {{ path }},
         columns = {'line': 'VARCHAR'},
@@ -24,26 +24,18 @@ with file_lines as (
     )
 ),
 
-data_lines as (
-    select line_number, line
-    from file_lines
-    where line is not null
-),
-
 split as (
     select
-        line_number,
         line,
         case
             when {{ quote }} <> '' and contains(line, {{ quote }})
                 then regexp_extract_all(line, {{ field_pattern }}, 1)
         end as quoted_fields
-    from data_lines
+    from file_lines
 ),
 
 parsed as (
     select
-        line_number,
         line,
         case
             when quoted_fields is null then string_split(line, {{ delimiter }})
@@ -63,7 +55,8 @@ parsed as (
 
 final as (
     select
-        line_number,
+        cast(null as bigint) as source_line_number,   -- text: numbered from the order of the lines
+        line is null as is_blank,
         coalesce(len(fields), -1) as n_fields,
         case when contains(line, ' ') then list_transform(fields, lambda f: trim(f)) else fields end as fields,
         line as raw_line

@@ -9,24 +9,48 @@ with checked as not materialized (
     where reason is null
 ),
 
+-- Grouping every row on its four values is the costly part (a hash table as large as the file); instead one
+-- 64-bit hash per row is sorted, equal neighbours mark the few rows that may repeat, and only those are grouped
+-- on the values themselves (a hash collision alone never quarantines a row).
+hashed as (
+    select hash(user_id, item_id, rating, rated_at) as row_hash
+    from checked
+),
+
+repeated_hashes as (
+    select distinct row_hash
+    from (
+        select row_hash, lag(row_hash) over (order by row_hash) as previous_hash
+        from hashed
+    )
+    where row_hash = previous_hash
+),
+
+suspects as (
+    select checked.line_number, checked.user_id, checked.item_id, checked.rating, checked.rated_at
+    from checked
+    semi join repeated_hashes
+        on hash(checked.user_id, checked.item_id, checked.rating, checked.rated_at) = repeated_hashes.row_hash
+),
+
 repeated as (
     select user_id, item_id, rating, rated_at, min(line_number) as first_line
-    from checked
+    from suspects
     group by user_id, item_id, rating, rated_at
     having count(*) > 1
 ),
 
 in_file as (
     select
-        checked.line_number,
+        suspects.line_number,
         'same as line ' || repeated.first_line as raw_value
-    from checked
+    from suspects
     inner join repeated
-        on checked.user_id = repeated.user_id
-        and checked.item_id = repeated.item_id
-        and checked.rating = repeated.rating
-        and checked.rated_at = repeated.rated_at
-    where checked.line_number > repeated.first_line
+        on suspects.user_id = repeated.user_id
+        and suspects.item_id = repeated.item_id
+        and suspects.rating = repeated.rating
+        and suspects.rated_at = repeated.rated_at
+    where suspects.line_number > repeated.first_line
 ),
 
 in_warehouse as (

@@ -1,106 +1,33 @@
--- Typed and checked rating rows of one landing file (from the temp view ingest_source, see src_*.sql): one row
--- per data row with its line number, typed values and, for a row that fails a check, why. Reasons (the first
--- failing check wins; column_name is the file's name for the column to blame, raw_value what was read):
---   malformed_quotes     a '"' that does not open or close a quoted field (raw_value: the whole line)
---   wrong_field_count    more or fewer fields than the header (raw_value: the whole line)
---   missing_id           user or item id empty, NULL, 'nan' or 'null' (any case)
---   non_numeric_rating   the rating is not a finite number
---   rating_out_of_range  the rating is outside [$rating_min, $rating_max]
---   bad_timestamp        neither unix seconds (years 1900..9999) nor an ISO-8601 date/time
---   future_timestamp     later than $future_limit (as_of + future_tolerance_hours), when one is given
--- Exact duplicates are found next, in stg_rating_duplicates.sql.
--- Ids are kept as text: '1' and '01' are different ids (a Parquet FLOAT/DOUBLE id column, as pandas writes ids
--- with gaps, has its '.0' dropped: 1.0 -> '1'). A number in the timestamp column is unix seconds; text is
--- ISO-8601, converted to UTC where it carries an offset and taken as UTC where not (the session time zone is
--- UTC while ingesting). rated_at is a naive UTC TIMESTAMP.
-create or replace temp table stg_ratings as
-with source as (
-    select line_number, n_fields, fields, raw_line
-    from ingest_source
-    where line_number > $n_header_lines
+-- The rating rows of one landing file, numbered as an editor shows them (1-based, header counted): the lines of
+-- stg_rating_lines (typed and checked there) with their line numbers, without the header and empty lines.
+-- A Parquet row carries its number (file_row_number + 1); a text line is numbered by its place in the table,
+-- which keeps file order: line n is the n-th row (rowid n - 1 counted from the table's first rowid, which is not 0
+-- inside a transaction).
+create or replace temp view stg_ratings as
+with first_row as (
+    select min(rowid) as first_rowid
+    from stg_rating_lines
 ),
 
-renamed as (
+numbered as (
     select
-        line_number,
-        n_fields,
-        fields,
-        raw_line,
-        fields[$user_pos] as user_raw,
-        fields[$item_pos] as item_raw,
-        fields[$rating_pos] as rating_raw,
-        fields[$timestamp_pos] as timestamp_raw
-    from source
-),
-
-typed as (
-    select
-        *,
-        case
-            when user_raw is null or user_raw = '' or user_raw ilike 'nan' or user_raw ilike 'null' then null
-            when $user_is_float and ends_with(user_raw, '.0') then left(user_raw, length(user_raw) - 2)
-            else user_raw
-        end as user_id,
-        case
-            when item_raw is null or item_raw = '' or item_raw ilike 'nan' or item_raw ilike 'null' then null
-            when $item_is_float and ends_with(item_raw, '.0') then left(item_raw, length(item_raw) - 2)
-            else item_raw
-        end as item_id,
-        try_cast(rating_raw as double) as rating,
-        try_cast(timestamp_raw as double) as timestamp_seconds
-    from renamed
-),
-
-timed as (
-    select
-        *,
-        case
-            when timestamp_seconds is null then timezone('UTC', try_cast(timestamp_raw as timestamptz))
-            when timestamp_seconds between -2208988800 and 253402300799
-                then make_timestamp(cast(round(timestamp_seconds * 1000000) as bigint))
-        end as rated_at
-    from typed
-),
-
-checked as (
-    select
-        *,
-        case
-            when n_fields < 0 then {
-                'reason': 'malformed_quotes', 'column_name': null,
-                'raw_value': coalesce(raw_line, array_to_string(fields, ','))
-            }
-            when n_fields <> $n_fields then {
-                'reason': 'wrong_field_count', 'column_name': null,
-                'raw_value': coalesce(raw_line, array_to_string(fields, ','))
-            }
-            when user_id is null
-                then {'reason': 'missing_id', 'column_name': $user_column, 'raw_value': user_raw}
-            when item_id is null
-                then {'reason': 'missing_id', 'column_name': $item_column, 'raw_value': item_raw}
-            when rating is null or not isfinite(rating)
-                then {'reason': 'non_numeric_rating', 'column_name': $rating_column, 'raw_value': rating_raw}
-            when rating < $rating_min or rating > $rating_max
-                then {'reason': 'rating_out_of_range', 'column_name': $rating_column, 'raw_value': rating_raw}
-            when rated_at is null
-                then {'reason': 'bad_timestamp', 'column_name': $timestamp_column, 'raw_value': timestamp_raw}
-            when rated_at > cast($future_limit as timestamp)
-                then {'reason': 'future_timestamp', 'column_name': $timestamp_column, 'raw_value': timestamp_raw}
-        end as failure
-    from timed
-),
-
-final as (
-    select
-        line_number,
+        coalesce(source_line_number, rowid - first_row.first_rowid + 1) as line_number,
+        is_blank,
         user_id,
         item_id,
         rating,
         rated_at,
-        failure.reason as reason,
-        failure.column_name as column_name,
-        failure.raw_value as raw_value
-    from checked
+        reason,
+        column_name,
+        raw_value
+    from stg_rating_lines
+    cross join first_row
+),
+
+final as (
+    select line_number, user_id, item_id, rating, rated_at, reason, column_name, raw_value
+    from numbered
+    where not is_blank and line_number > cast({{ n_header_lines }} as bigint)
 )
 
 select * from final
