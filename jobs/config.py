@@ -40,7 +40,10 @@ class TrainSettings:
 @dataclass(frozen=True)
 class ScoreSettings:
     top_n: int = 20
-    chunk_users: int = 2048
+    #: Memory for one chunk of users' scores and work buffers, in MiB: sets the users per chunk.
+    memory_budget_mb: int = 512
+    #: Users per chunk; 0 derives it from memory_budget_mb and the number of items (models.topk.chunk_users_for).
+    chunk_users: int = 0
     shards: int = 1
     similar_top_k: int = 20
     similar_methods: tuple[str, ...] = ("champion", "content_tfidf")

@@ -2,7 +2,8 @@
 
 Users are split into contiguous shards (one Airflow task each, ``score_shard.expand(shard=...)``); a shard
 streams its users chunk by chunk through the shared top-k (``models.topk``) into its own Parquet part, so
-memory is bounded by ``chunk_users x n_items`` scores whatever the number of users.
+memory is bounded by one chunk's scores whatever the number of users: ``score.memory_budget_mb`` sets the users
+per chunk (``models.topk.chunk_users_for``), and seen items are masked from the CSR history, never densified.
 
 The champion may be an artifact from an earlier run (the gate kept it). Its user and item indices then
 refer to that run's snapshot, so tonight's users and histories are translated into its index space; users
@@ -29,7 +30,7 @@ from jobs.snapshot import load_snapshot, snapshot_dir
 from jobs.train import artifact_path
 from models.base import Recommender
 from models.popularity import Popularity
-from models.topk import recommend, to_rows
+from models.topk import chunk_users_for, recommend, to_rows
 
 log = logging.getLogger("recs.score")
 
@@ -68,7 +69,7 @@ def _translate(history: sp.csr_matrix, rows: np.ndarray, item_map: np.ndarray, n
 def _write_chunks(writer: pq.ParquetWriter, tables: Any, model_name: str) -> int:
     written = 0
     for table in tables:
-        table = table.append_column("model", pa.array([model_name] * table.num_rows, pa.string()))
+        table = table.append_column("model", pa.repeat(pa.scalar(model_name, pa.string()), table.num_rows))
         writer.write_table(table)
         written += table.num_rows
     return written
@@ -78,17 +79,17 @@ def score_shard(settings: Settings, run: RunContext, champion: dict[str, str], s
                 top_n: int | None = None) -> dict[str, Any]:
     """Write ``scores/part-<shard>.parquet`` (user_id, rank, item_id, score, model) for the shard's users."""
     top_n = top_n or settings.score.top_n
-    chunk = settings.score.chunk_users
     run_dir = run.dir(settings)
     snapshot = load_snapshot(run_dir)
     data = snapshot.data
     users = shard_users(data.n_users, shard, n_shards)
+    chunk = settings.score.chunk_users or chunk_users_for(data.n_items, settings.score.memory_budget_mb)
 
     model_run_dir = settings.run_dir(run_key(champion["run_id"]))
     model = Recommender.load(artifact_path(model_run_dir, champion["model"]))
     if model_run_dir == run_dir:
         model_rows, history, history_rows = users, data.matrix, None
-        model_user_ids, model_item_ids = data.user_ids, data.item_ids
+        model_user_ids, model_item_ids = pa.array(data.user_ids.astype(str)), pa.array(data.item_ids.astype(str))
         known = np.ones(len(users), dtype=bool)
     else:
         model_users, model_items = _ids(model_run_dir, "users", "user_id"), _ids(model_run_dir, "items", "item_id")
@@ -98,7 +99,7 @@ def score_shard(settings: Settings, run: RunContext, champion: dict[str, str], s
         history = _translate(data.matrix, users[known], item_map, len(model_items))
         model_rows = model_rows[known]
         history_rows = np.arange(len(model_rows))  # the translated history holds the known users in order
-        model_user_ids, model_item_ids = model_users.to_numpy().astype(object), model_items.to_numpy().astype(object)
+        model_user_ids, model_item_ids = pa.array(model_users.to_numpy().astype(str)), pa.array(model_items.to_numpy().astype(str))
 
     out_dir = scores_dir(run_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -50,3 +50,37 @@ def test_to_rows_drops_empty_slots_and_ranks_from_one():
     top = TopK(users=np.array([0, 1]), items=np.array([[2, -1], [0, 1]]), scores=np.array([[0.5, -np.inf], [0.9, 0.1]], dtype=np.float32))
     rows = to_rows(top, np.array(["u0", "u1"], dtype=object), np.array(["a", "b", "c"], dtype=object)).to_pylist()
     assert [(r["user_id"], r["rank"], r["item_id"]) for r in rows] == [("u0", 1, "c"), ("u1", 1, "a"), ("u1", 2, "b")]
+
+
+def test_topk_dot_equals_the_full_sort_with_heavy_and_light_users():
+    from models.topk import _DotItems, topk_dot
+
+    gen = torch.Generator().manual_seed(5)
+    users, items, f, k = 37, 300, 8, 20
+    x, y = torch.randn(users, f, generator=gen), torch.randn(items, f, generator=gen) * torch.rand(items, 1, generator=gen)
+    dense = (np.random.default_rng(6).random((users, items)) < 0.1).astype(np.float32)
+    dense[0, :] = 1.0  # saw everything: an empty list
+    dense[1, :] = 1.0
+    dense[1, -5:] = 0.0  # five unseen items: a short list
+    dense[2, :] = 0.0
+    history = sp.csr_matrix(dense)
+    rows = np.arange(users)
+    want_values, want_items = topk_masked(x @ y.T, k, history, rows)
+    for probe, tile in ((30, 4), (300, 1000), (64, 7), (80, 1)):
+        got_items, got_scores = topk_dot(x, _DotItems(y, probe), k, history, rows, tile_items=tile)
+        assert (got_items == want_items.numpy()).all()
+        np.testing.assert_allclose(got_scores, want_values.numpy(), rtol=1e-5, atol=1e-6)
+    assert (got_items[0] == -1).all() and (got_items[1] >= 0).sum() == 5
+
+
+def test_recommend_takes_the_factor_path_for_factor_models_with_the_same_result():
+    from models.ials import IALS
+
+    matrix = sp.random(60, 40, density=0.2, format="csr", random_state=2, dtype=np.float32)
+    data = Interactions(matrix=matrix, user_ids=np.arange(60).astype(str).astype(object),
+                        item_ids=np.arange(40).astype(str).astype(object))
+    model = IALS(factors=4, iterations=2).fit(data)
+    users = np.arange(60)
+    fast = np.concatenate([t.items for t in recommend(model, users, 10, data.matrix, chunk_users=13)])
+    values, plain = topk_masked(model.score(users), 10, data.matrix, users)
+    assert (fast == plain.numpy()).all()
