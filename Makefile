@@ -40,6 +40,7 @@ demo: install sample
 	$(BIN)/recs query --sql-file sql/examples/top10_for_a_few_users.sql
 
 test: install
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 test-fast: install
@@ -53,7 +54,10 @@ airflow: install
 	@echo "Airflow UI: http://localhost:8080  (user admin; password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
 	$(BIN)/airflow standalone
 
+# Scale benchmark (docs/benchmarks.md, section "Scale"): implicit is its baseline, installed here only (not a
+# runtime or test dependency). Takes about half an hour on the 2-core machine; run it on a quiet machine.
 bench: install
+	$(BIN)/pip install --quiet --disable-pip-version-check implicit==0.7.3
 	$(BIN)/python -m jobs.bench --sizes 1M,5M,20M --out docs/benchmarks.md
 
 bench-quality: install
