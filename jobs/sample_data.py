@@ -1,21 +1,8 @@
 """Sample ratings: a seeded, realistic ratings set for the demo and for scale benchmarks.
 
-The generator is a small latent-factor world, vectorised with numpy (no Python loop per rating):
-
-* Items belong to latent **taste clusters**; each cluster has a MovieLens genre (plus a companion genre), an era
-  and a centroid in a low-dimensional taste space. An item's vector is its cluster centroid plus noise; its global
-  popularity follows a Zipf-like law.
-* Users have a taste vector; their preference theta over clusters is a softmax of (taste . centroid), kept to
-  their top few clusters. A choice picks a cluster by theta, then an item in it by popularity, so
-  P(item | user) ~ popularity(item) x exp(affinity(user, cluster)); a few choices (5%) follow global popularity
-  alone. No (user, item) pair is drawn twice. Activity (ratings per user) is log-normal times the length of the
-  user's active window, with a floor of 5 ratings and a cap of 35% of the catalogue.
-* A rating is ``user bias + item bias + taste . item vector + noise``, standardised to MovieLens-20M's mean (3.55)
-  and spread, then rounded to whole stars (demo) or mostly whole, sometimes half stars (benchmark presets).
-* Each user is active over a window of the ``days`` (many users from the start, more joining later, so activity
-  grows towards the end): a time-based holdout of the most recent ratings is meaningful.
-* Item titles ("The Silent Harbor (1987)"), genres and a short description
-  built from genre and cluster words give content-based models something real to find.
+The ratings come from a small latent-taste world (``jobs.sample_world``: taste clusters, Zipf popularity,
+users active over a window of days, ratings from biases + affinity + noise) and the items' titles, genres and
+descriptions from ``jobs.sample_items``, so collaborative and content models both have something real to find.
 
 Two uses: ``write_sample`` writes the demo landing folder (one ratings CSV per day plus ``items/items.csv``);
 ``generate_ratings`` / ``write_ratings_file`` with a ``SIZES`` preset make one large file for benchmarks.
