@@ -36,7 +36,13 @@ def test_reader_of_the_old_version_is_undisturbed_by_a_publish(settings):
     pipeline.run_nightly(settings, run_id="night1", skip_ingest=True)
     reader = duckdb.connect(str(settings.serving_path), read_only=True)
     before = reader.execute("select run_id, count(*) from recommendations group by run_id").fetchall()
+    held = settings.serving_path.open("rb")  # what any open reader holds: the old file's bytes
+    old_bytes = held.read()
     pipeline.run_nightly(settings, run_id="night2", skip_ingest=True)
+    # The new version is a different file swapped in by rename; the old one was never written to in place.
+    held.seek(0)
+    assert held.read() == old_bytes
+    held.close()
     # The open connection still reads night 1, whole; a new one reads night 2.
     assert reader.execute("select run_id, count(*) from recommendations group by run_id").fetchall() == before
     reader.close()
