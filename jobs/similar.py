@@ -22,7 +22,7 @@ from jobs.snapshot import load_snapshot
 from jobs.train import artifact_path
 from models.base import Recommender, TrainOptions
 from models.registry import available, build
-from models.topk import topk_masked
+from models.topk import TopK, to_rows, topk_masked
 
 log = logging.getLogger("recs.similar")
 
@@ -32,7 +32,11 @@ def similar_dir(run_dir: Path) -> Path:
 
 
 def top_similar(model: Recommender, item_ids: np.ndarray, k: int, method: str, chunk: int = 1024) -> pa.Table:
-    """Long table (item_id, rank, similar_item_id, score, method) of every item's k nearest items."""
+    """Long table (item_id, rank, similar_item_id, score, method) of every item's k nearest items.
+
+    The same masking, top-k and long format as user recommendations, with items in the users' place: the
+    identity matrix is each item's "history", so an item is never its own neighbour.
+    """
     import torch
 
     n = len(item_ids)
@@ -42,15 +46,8 @@ def top_similar(model: Recommender, item_ids: np.ndarray, k: int, method: str, c
         for lo in range(0, n, chunk):
             items = np.arange(lo, min(lo + chunk, n))
             values, indices = topk_masked(model.similar_items(items).to(torch.float32).contiguous(), k, self_mask, items)
-            values, indices = values.cpu().numpy(), indices.cpu().numpy()
-            valid = indices >= 0
-            width = indices.shape[1]
-            parts.append(pa.table({
-                "item_id": pa.array(item_ids[np.repeat(items, width).reshape(-1, width)[valid]].astype(str)),
-                "rank": pa.array(np.tile(np.arange(1, width + 1, dtype=np.int32), len(items)).reshape(-1, width)[valid]),
-                "similar_item_id": pa.array(item_ids[indices[valid]].astype(str)),
-                "score": pa.array(values[valid].astype(np.float32)),
-            }))
+            top = TopK(users=items, items=indices.cpu().numpy(), scores=values.cpu().numpy())
+            parts.append(to_rows(top, item_ids, item_ids).rename_columns(["item_id", "rank", "similar_item_id", "score"]))
     table = pa.concat_tables(parts) if parts else pa.table({"item_id": [], "rank": [], "similar_item_id": [], "score": []})
     return table.append_column("method", pa.array([method] * table.num_rows, pa.string()))
 
