@@ -37,8 +37,17 @@ def partition(home: Path, day: str) -> list[tuple]:
     return duckdb.sql(f"select user_id, rank, item_id, round(score, 4) from read_parquet('{path}') order by all").fetchall()
 
 
+def airflow(env, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([BIN / "airflow", *args], env=env, capture_output=True, text=True)
+
+
 @pytest.fixture
 def standalone(tmp_path):
+    """A backfill of DAYS is queued in the metadata DB, then `airflow standalone` runs it.
+
+    The DAG is serialised, unpaused and the backfill created before the scheduler starts: SQLite takes one
+    writer at a time, and a CLI write racing the scheduler's fails with "database is locked" (it did in CI).
+    """
     home = tmp_path / "backfilled"
     port = free_port()
     env = {
@@ -55,7 +64,11 @@ def standalone(tmp_path):
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
     }
     write_sample(home / "landing", **SAMPLE)
-    subprocess.run([BIN / "airflow", "db", "migrate"], env=env, check=True, capture_output=True)
+    for step in (["db", "migrate"], ["dags", "reserialize"], ["dags", "unpause", "recs_nightly"],
+                 ["backfill", "create", "--dag-id", "recs_nightly", "--from-date", DAYS[0], "--to-date", DAYS[-1],
+                  "--max-active-runs", "1"]):
+        done = airflow(env, *step)
+        assert done.returncode == 0, (step, done.stderr[-3000:])
     log = (tmp_path / "standalone.log").open("w")
     proc = subprocess.Popen([BIN / "airflow", "standalone"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     yield home, env
@@ -67,21 +80,13 @@ def standalone(tmp_path):
 
 
 def backfill_runs(env) -> list[dict]:
-    out = subprocess.run([BIN / "airflow", "dags", "list-runs", "recs_nightly", "-o", "json"], env=env, capture_output=True, text=True)
+    out = airflow(env, "dags", "list-runs", "recs_nightly", "-o", "json")
     listing = [line for line in out.stdout.splitlines() if line.startswith("[")]  # warnings share stdout
     return [r for r in json.loads(listing[-1]) if r["run_id"].startswith("backfill__")] if listing else []
 
 
 def test_backfill_equals_day_by_day(standalone, tmp_path):
     home, env = standalone
-    deadline = time.monotonic() + 120
-    while subprocess.run([BIN / "airflow", "dags", "details", "recs_nightly"], env=env, capture_output=True).returncode != 0:
-        assert time.monotonic() < deadline, "the DAG was never parsed"
-        time.sleep(3)
-    subprocess.run([BIN / "airflow", "dags", "unpause", "recs_nightly"], env=env, check=True, capture_output=True)
-    created = subprocess.run([BIN / "airflow", "backfill", "create", "--dag-id", "recs_nightly", "--from-date", DAYS[0],
-                              "--to-date", DAYS[-1], "--max-active-runs", "1"], env=env, capture_output=True, text=True)
-    assert created.returncode == 0, created.stderr[-3000:]
     deadline = time.monotonic() + 600
     while True:
         runs = backfill_runs(env)
