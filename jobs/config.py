@@ -32,6 +32,8 @@ class IngestSettings:
 class TrainSettings:
     models: tuple[str, ...] = ("popularity", "ease")
     holdout_fraction: float = 0.1
+    #: "global": the most recent fraction of all interactions; "user": each user's most recent fraction.
+    holdout_scope: str = "global"
     champion_metric: str = "ndcg@10"
     gate_tolerance: float = 0.02
     seed: int = 42

@@ -56,7 +56,8 @@ def train_candidate(settings: Settings, run: RunContext, model: str, params: dic
     params = best_params(settings, model) if params is None else params
     options = TrainOptions(seed=settings.train.seed)
 
-    split = temporal_split(snapshot.data, snapshot.rated_at, settings.train.holdout_fraction)
+    split = temporal_split(snapshot.data, snapshot.rated_at, settings.train.holdout_fraction,
+                           settings.train.holdout_scope)
     holdout_model = build(model, params)
     train_seconds = fit_timed(holdout_model, split.train, options)
     _, summary = evaluate(holdout_model, split, settings.evaluate.cutoffs, settings.score.chunk_users)

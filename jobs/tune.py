@@ -103,9 +103,12 @@ def tune_model(settings: Settings, model: str, n_trials: int = 20, minutes: floa
                study_name: str | None = None) -> dict[str, Any]:
     """Run up to ``n_trials`` more trials (or ``minutes``) of ``model``'s study; save and return the best."""
     snapshot = load_snapshot(tuning_dir(settings))
-    split = temporal_split(snapshot.data, snapshot.rated_at, settings.train.holdout_fraction)
+    split = temporal_split(snapshot.data, snapshot.rated_at, settings.train.holdout_fraction,
+                           settings.train.holdout_scope)
     metric = settings.train.champion_metric
-    name = study_name or f"{model}:{metric}"
+    # Trials measured on another holdout are not comparable: a per-user holdout gets a study of its own.
+    scope = "" if settings.train.holdout_scope == "global" else f":{settings.train.holdout_scope}"
+    name = study_name or f"{model}:{metric}{scope}"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         study_name=name, storage=storage(settings), direction="maximize", load_if_exists=True,
