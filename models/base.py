@@ -181,13 +181,18 @@ class Recommender(ABC):
     def supports_similar_items(self) -> bool:
         return type(self).similar_items is not Recommender.similar_items
 
+    def predicted_ratings(self, users: np.ndarray) -> torch.Tensor:
+        """Rating models (``predicts_ratings``): the predicted rating of ``users`` for every item, the values that
+        RMSE and MAE judge, which need not rank like ``score``. By default the scores themselves."""
+        return self.score(users)
+
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """Predicted values for (user, item) pairs; by default gathered from ``score``."""
+        """Predicted values for (user, item) pairs, gathered from ``predicted_ratings``."""
         out = np.empty(len(users), dtype=np.float32)
         order = np.argsort(users, kind="stable")
         uniq, starts = np.unique(users[order], return_index=True)
         bounds = list(starts[1:]) + [len(order)]
-        scores = self.score(uniq).cpu().numpy()
+        scores = self.predicted_ratings(uniq).cpu().numpy()
         for row, (lo, hi) in enumerate(zip(starts, bounds)):
             idx = order[lo:hi]
             out[idx] = scores[row, items[idx]]

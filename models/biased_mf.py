@@ -1,9 +1,18 @@
-"""Biased matrix factorisation for explicit ratings (Koren, Bell & Volinsky 2009; scikit-surprise's SVD).
+"""Biased matrix factorisation for explicit ratings (Koren, Bell & Volinsky 2009; scikit-surprise's SVD), ranked
+with an exposure model.
 
 The predicted rating is r_ui = mu + b_u + b_i + p_u . q_i, mu the global mean. Training minimises the squared
 error on the observed ratings plus an L2 penalty on b_u, b_i, p_u, q_i of each rating (Surprise's objective), by
-mini-batch lazy Adam (``models.row_optim``) in a seeded order. ``score`` ranks every item by predicted rating;
-``predict`` gathers single (user, item) predictions for RMSE / MAE without building the users x items matrix.
+mini-batch lazy Adam (``models.row_optim``) in a seeded order. ``predict`` gathers single (user, item)
+predictions for RMSE / MAE without building the users x items matrix.
+
+Ranking by r_ui alone puts first the obscure items a few people rated highly: on MovieLens-100K it scores a
+third of popularity's nDCG@10. A model of observed ratings never learns which items a user rates at all, the
+strongest signal for top-N (Cremonesi et al. 2010; Steck 2010). So by default the model also fits an exposure
+model, implicit ALS on which pairs are rated (``models.ials``, Hu et al. 2008), and ``score`` ranks by the
+expected rating with an unrated item counted as 0: P(rated) x r_ui, P(rated) the exposure score clipped to
+[0, 1] (iALS fits it towards 1 for rated pairs, 0 for the rest). ``exposure = False`` gives Surprise's SVD,
+ranked by r_ui. Measured: ``make bench-quality``, docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ import numpy as np
 import torch
 
 from models.base import Config, Interactions, Recommender, TrainOptions
-from models.ials import factor_cosine
+from models.ials import IALS, factor_cosine
 from models.row_optim import RowOptimizer
 
 
@@ -33,6 +42,17 @@ class BiasedMFConfig(Config):
     batch_size: int = 4096
     #: Standard deviation of the initial factors (Surprise: 0.1).
     init_std: float = 0.1
+    #: Rank by P(rated) x predicted rating, P(rated) from an implicit ALS exposure model of the same ratings;
+    #: False ranks by predicted rating alone, as Surprise's SVD does.
+    exposure: bool = True
+    #: Latent factors of the exposure model.
+    exposure_factors: int = 64
+    #: L2 regularisation of the exposure model (iALS's lambda).
+    exposure_regularization: float = 10.0
+    #: Confidence of a rated pair in the exposure model: 1 + exposure_alpha (every rating counts, whatever its value).
+    exposure_alpha: float = 2.0
+    #: ALS passes of the exposure model.
+    exposure_iterations: int = 15
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
@@ -41,6 +61,8 @@ class BiasedMFConfig(Config):
             "lr": trial.suggest_float("lr", 1e-3, 0.1, log=True),
             "reg": trial.suggest_float("reg", 1e-4, 1.0, log=True),
             "epochs": trial.suggest_int("epochs", 5, 50),
+            "exposure_regularization": trial.suggest_float("exposure_regularization", 0.1, 100.0, log=True),
+            "exposure_alpha": trial.suggest_float("exposure_alpha", 0.5, 50.0, log=True),
         }
 
 
@@ -61,6 +83,15 @@ class BiasedMF(Recommender):
         cols = matrix.indices.astype(np.int64)
         ratings = matrix.data.astype(np.float32)
         mean = float(ratings.mean()) if len(ratings) else 0.0
+
+        # The exposure model first: it is closed-form and quick, and per-epoch validation (pruning) scores
+        # the model as it will rank.
+        self.exposure_model = None
+        if cfg.exposure:
+            self.exposure_model = IALS(
+                factors=cfg.exposure_factors, regularization=cfg.exposure_regularization, alpha=cfg.exposure_alpha,
+                iterations=cfg.exposure_iterations,
+            ).fit(data, TrainOptions(seed=options.seed, device=options.device))
 
         rng = options.generator()
         gen = torch.Generator().manual_seed(options.seed)
@@ -102,10 +133,17 @@ class BiasedMF(Recommender):
         self.user_factors, self.user_bias = users_table[:, :-1].contiguous(), users_table[:, -1].contiguous()
         self.item_factors, self.item_bias = items_table[:, :-1].contiguous(), items_table[:, -1].contiguous()
 
-    def score(self, users: np.ndarray) -> torch.Tensor:
+    def predicted_ratings(self, users: np.ndarray) -> torch.Tensor:
+        """r_ui for ``users`` x every item."""
         idx = torch.from_numpy(np.asarray(users, dtype=np.int64)).to(self.device)
         base = self.global_mean + self.user_bias[idx, None] + self.item_bias[None, :]
         return torch.addmm(base, self.user_factors[idx], self.item_factors.T)
+
+    def score(self, users: np.ndarray) -> torch.Tensor:
+        ratings = self.predicted_ratings(users)
+        if self.exposure_model is None:
+            return ratings
+        return self.exposure_model.score(users).clamp_(0.0, 1.0).mul_(ratings)
 
     def predict(self, users: np.ndarray, items: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
         """Predicted ratings of (user, item) pairs, gathered pair by pair (no users x items matrix)."""
@@ -114,12 +152,15 @@ class BiasedMF(Recommender):
         out = np.empty(len(users), dtype=np.float32)
         with torch.inference_mode():
             for lo in range(0, len(users), chunk):
-                u = torch.from_numpy(users[lo : lo + chunk]).to(self.device)
-                i = torch.from_numpy(items[lo : lo + chunk]).to(self.device)
+                u = torch.from_numpy(users[lo : lo + chunk].copy()).to(self.device)  # (read-only inputs)
+                i = torch.from_numpy(items[lo : lo + chunk].copy()).to(self.device)
                 pred = self.global_mean + self.user_bias[u] + self.item_bias[i]
                 pred = pred + (self.user_factors[u] * self.item_factors[i]).sum(dim=1)
                 out[lo : lo + chunk] = pred.cpu().numpy()
         return out
 
     def similar_items(self, items: np.ndarray) -> torch.Tensor:
+        # Rated by the same people is what "similar" means to a user: the exposure factors, when there are any.
+        if self.exposure_model is not None:
+            return self.exposure_model.similar_items(items)
         return factor_cosine(self.item_factors, items)

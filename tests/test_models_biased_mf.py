@@ -48,7 +48,7 @@ def test_predict_gathers_in_chunks() -> None:
     model = BiasedMF(**{**QUICK, "epochs": 2}).fit(synthetic.train, TrainOptions(device="cpu"))
     users = np.repeat(synthetic.users, 3)
     items = np.tile([0, 5, 9], len(synthetic.users))
-    expected = model.score(synthetic.users).numpy()[users, items]
+    expected = model.predicted_ratings(synthetic.users).numpy()[users, items]
     np.testing.assert_allclose(model.predict(users, items, chunk=7), expected, rtol=1e-5, atol=1e-5)
 
 
@@ -56,6 +56,26 @@ def test_reports_training_rmse_each_epoch() -> None:
     values: list[float] = []
     BiasedMF(**{**QUICK, "epochs": 5}).fit(make_synthetic().train, TrainOptions(device="cpu", report=lambda s, v: values.append(v) and False))
     assert len(values) == 5 and values[-1] < values[0]
+
+
+def test_exposure_model_ranks_what_users_rate_and_leaves_ratings_alone() -> None:
+    """Ranked by predicted rating alone, the top-10 hits fewer held-out items than ranked by P(rated) x rating;
+    the exposure model changes the ranking only, never a predicted rating."""
+    synthetic = make_synthetic()
+    with_exposure = BiasedMF(**QUICK).fit(synthetic.train, TrainOptions(device="cpu"))
+    ratings_only = BiasedMF(**QUICK, exposure=False).fit(synthetic.train, TrainOptions(device="cpu"))
+    users = synthetic.users
+    np.testing.assert_allclose(with_exposure.predict(users, synthetic.holdout_items),
+                               ratings_only.predict(users, synthetic.holdout_items), rtol=1e-5)
+    assert torch.equal(ratings_only.score(users), ratings_only.predicted_ratings(users))
+
+    def hits(model: BiasedMF) -> int:
+        scores = model.score(users)
+        scores[torch.from_numpy(synthetic.train.matrix[users].toarray() > 0)] = -torch.inf
+        top = scores.topk(10, dim=1).indices.numpy()
+        return int((top == synthetic.holdout_items[:, None]).sum())
+
+    assert hits(with_exposure) > hits(ratings_only)
 
 
 @pytest.mark.gpu
