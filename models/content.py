@@ -2,12 +2,16 @@
 
 Item vectors: a TF-IDF block over title + description (words, optional bigrams) and a TF-IDF block over the
 genre labels (each '|'-separated genre is one token, so "Sci-Fi" stays whole). Each block is L2-normalised,
-the genre block is multiplied by ``genre_weight`` (genres are the most reliable field, so they are weighted up),
-and the concatenation is L2-normalised again: item . item is then the cosine between two items (sparse).
+the genre block is multiplied by ``genre_weight`` (0.5 by default: a genre is shared by hundreds of items, and
+the title's words, a franchise or a year, single out fewer, closer ones; measured on MovieLens-100K), and the concatenation is L2-normalised again: item . item is then the cosine between two items (sparse).
 
 A user's profile is the weighted sum of the vectors of the items in the user's history (weights: the rating,
-the rating minus the user's mean, or 1), L2-normalised; the score of an item is profile . item, a cosine in
-[-1, 1]. Only text is needed, so items nobody has interacted with yet (cold items) are scored like any other;
+the rating minus the user's mean, or 1), L2-normalised; its cosine with an item, in [-1, 1], is the item's
+content match. Text alone cannot tell a classic from an obscure film of the same genre and decade, and ranked by
+content match alone the top-10 fills with the obscure ones (on MovieLens-100K a fifth of popularity's nDCG@10).
+So the score is the content match (negative ones as 0) times a popularity prior (1 + n_i) ** popularity_exponent,
+n_i the item's interactions; 0 ranks by content alone. Items nobody has interacted with yet (cold items) take
+the median item's prior, so that the content model still brings them to the users whose taste they match.
 ``similar_items`` is the item-item cosine that feeds the ``similar_items`` table (method 'content_tfidf').
 
 Memory: the item vectors are sparse (items x vocabulary); scoring a chunk of users makes one dense
@@ -118,7 +122,7 @@ class ContentTFIDFConfig(Config):
     #: Longest word n-gram of the title + description block: 1 = words, 2 = words and bigrams.
     ngram_max: int = 1
     #: Weight of the genre block relative to the text block (both unit length before weighting).
-    genre_weight: float = 2.0
+    genre_weight: float = 0.5
     #: Ignore text terms that appear in fewer than this many items.
     min_df: int = 1
     #: Use 1 + log(tf) instead of raw term counts.
@@ -126,6 +130,9 @@ class ContentTFIDFConfig(Config):
     #: How history items add up into the profile: 'rating' (the rating value), 'centred' (rating minus the
     #: user's mean; users whose ratings are all equal count every item once) or 'binary' (every item once).
     weighting: str = "rating"
+    #: Exponent of the popularity prior (1 + interactions) ** e that multiplies the content match; 0 ranks by
+    #: content alone (and keeps negative matches, e.g. of 'centred' profiles, in the order).
+    popularity_exponent: float = 1.0
 
     def __post_init__(self) -> None:
         if self.weighting not in ("rating", "centred", "binary"):
@@ -139,6 +146,7 @@ class ContentTFIDFConfig(Config):
             "genre_weight": trial.suggest_float("genre_weight", 0.25, 8.0, log=True),
             "min_df": trial.suggest_int("min_df", 1, 5),
             "weighting": trial.suggest_categorical("weighting", ["rating", "centred", "binary"]),
+            "popularity_exponent": trial.suggest_float("popularity_exponent", 0.0, 2.0),
         }
 
 
@@ -183,8 +191,12 @@ class ContentTFIDF(Recommender):
         vectors = sp.hstack([text_block, genre_block * np.float32(cfg.genre_weight)], format="csr", dtype=np.float32)
         self.item_vectors = normalize(vectors, norm="l2", axis=1).astype(np.float32)
         self.profile_weights = self._profile_weights(data.matrix)
+        counts = np.bincount(data.matrix.indices, minlength=data.n_items).astype(np.float32)
+        counts[counts == 0] = np.median(counts[counts > 0]) if (counts > 0).any() else 0.0
+        self.prior = torch.from_numpy((1.0 + counts) ** np.float32(cfg.popularity_exponent))
         self.n_users, self.n_items = data.matrix.shape
         self.device = options.torch_device
+        self.prior = self.prior.to(self.device)
         return self
 
     def _profile_weights(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
@@ -211,7 +223,10 @@ class ContentTFIDF(Recommender):
         return torch.sparse.mm(vectors, dense.T).T.contiguous()
 
     def score(self, users: np.ndarray) -> torch.Tensor:
-        return self._against_items(self.profiles(users))
+        match = self._against_items(self.profiles(users))
+        if self.config.popularity_exponent == 0:
+            return match
+        return match.clamp_(min=0.0).mul_(self.prior)
 
     def similar_items(self, items: np.ndarray) -> torch.Tensor:
         return self._against_items(self.item_vectors[np.asarray(items)])

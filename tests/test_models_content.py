@@ -106,8 +106,8 @@ def test_features_aligned_by_item_id_not_row_order(synthetic, model) -> None:
 def test_centred_weighting_pushes_disliked_genres_down(synthetic) -> None:
     """Each user rated two other-block items poorly: centred ratings turn them into negative evidence."""
     train = synthetic.train
-    centred = ContentTFIDF(weighting="centred").fit(train, OPTIONS)
-    binary = ContentTFIDF(weighting="binary").fit(train, OPTIONS)
+    centred = ContentTFIDF(weighting="centred", popularity_exponent=0).fit(train, OPTIONS)
+    binary = ContentTFIDF(weighting="binary", popularity_exponent=0).fit(train, OPTIONS)
     user = 0
     row = train.matrix[user]
     disliked = row.indices[row.data <= 2.0]
@@ -115,6 +115,17 @@ def test_centred_weighting_pushes_disliked_genres_down(synthetic) -> None:
     in_disliked = np.flatnonzero(np.isin(synthetic.item_block, disliked_blocks))
     assert centred.score(np.array([user]))[0, in_disliked].max() < 0
     assert binary.score(np.array([user]))[0, in_disliked].min() > 0
+
+
+def test_popularity_prior_scales_the_match_and_gives_cold_items_the_median() -> None:
+    data, cold_blocks = with_cold_items()
+    pure = ContentTFIDF(popularity_exponent=0).fit(data, OPTIONS)
+    prior = ContentTFIDF(popularity_exponent=1).fit(data, OPTIONS)
+    users = np.arange(data.n_users)
+    counts = np.bincount(data.matrix.indices, minlength=data.n_items).astype(np.float32)
+    rated = counts > 0
+    expected = np.where(rated, 1 + counts, 1 + np.median(counts[rated]))
+    np.testing.assert_allclose(prior.score(users).numpy(), pure.score(users).clamp(min=0).numpy() * expected, rtol=1e-5)
 
 
 def test_config_rejects_unknown_weighting() -> None:
