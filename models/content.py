@@ -14,6 +14,12 @@ n_i the item's interactions; 0 ranks by content alone. Items nobody has interact
 the median item's prior, so that the content model still brings them to the users whose taste they match.
 ``similar_items`` is the item-item cosine that feeds the ``similar_items`` table (method 'content_tfidf').
 
+``profile = "learned"`` reads the taste from every item instead of the history alone: a ridge regression per
+user of "rated or not" (confidence 1 + profile_alpha for rated items) on the item vectors reduced to
+``profile_dims`` by truncated SVD, over all items: features that the user's many unrated items share count
+against them. It is implicit ALS's user side with the item factors fixed to content (``models.ials``'s
+conjugate-gradient solver), so cold items are still scored from their text alone.
+
 Memory: the item vectors are sparse (items x vocabulary); scoring a chunk of users makes one dense
 (chunk x vocabulary) profile block and the (chunk x items) scores, never an items x items matrix.
 
@@ -31,10 +37,12 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
+from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from models.base import Config, Interactions, Recommender, TrainOptions, csr_to_torch
+from models.ials import _Tiles, conjugate_gradient_pass
 
 TEXT_COLUMNS = ("title", "genres", "description")
 #: Genre labels that mean "none" (MovieLens writes "(no genres listed)").
@@ -133,10 +141,23 @@ class ContentTFIDFConfig(Config):
     #: Exponent of the popularity prior (1 + interactions) ** e that multiplies the content match; 0 ranks by
     #: content alone (and keeps negative matches, e.g. of 'centred' profiles, in the order).
     popularity_exponent: float = 1.0
+    #: 'mean': the profile is the weighted mean of the history's item vectors; 'learned': a per-user ridge
+    #: regression over every item (see the module doc; ``weighting`` then does not apply).
+    profile: str = "learned"
+    #: 'learned': dimensions the item vectors are reduced to (truncated SVD) before the regression.
+    profile_dims: int = 128
+    #: 'learned': L2 regularisation of each user's regression.
+    profile_regularization: float = 10.0
+    #: 'learned': a rated item counts 1 + profile_alpha against 1 for an unrated one.
+    profile_alpha: float = 1.0
+    #: 'learned': conjugate-gradient steps of the regression (from zero; profile_dims + 1 steps solve it exactly).
+    profile_cg_steps: int = 40
 
     def __post_init__(self) -> None:
         if self.weighting not in ("rating", "centred", "binary"):
             raise ValueError(f"weighting must be 'rating', 'centred' or 'binary', not {self.weighting!r}")
+        if self.profile not in ("mean", "learned"):
+            raise ValueError(f"profile must be 'mean' or 'learned', not {self.profile!r}")
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
@@ -147,6 +168,8 @@ class ContentTFIDFConfig(Config):
             "min_df": trial.suggest_int("min_df", 1, 5),
             "weighting": trial.suggest_categorical("weighting", ["rating", "centred", "binary"]),
             "popularity_exponent": trial.suggest_float("popularity_exponent", 0.0, 2.0),
+            "profile": trial.suggest_categorical("profile", ["mean", "learned"]),
+            "profile_regularization": trial.suggest_float("profile_regularization", 0.1, 100.0, log=True),
         }
 
 
@@ -197,7 +220,29 @@ class ContentTFIDF(Recommender):
         self.n_users, self.n_items = data.matrix.shape
         self.device = options.torch_device
         self.prior = self.prior.to(self.device)
+        self.user_vectors = self.item_dense = None
+        if cfg.profile == "learned":
+            self._learn_profiles(data.matrix)
         return self
+
+    def _learn_profiles(self, matrix: sp.csr_matrix) -> None:
+        """user_vectors (users x dims) solving each user's ridge regression on item_dense (items x dims)."""
+        cfg = self.config
+        vectors = self.item_vectors
+        dims = min(cfg.profile_dims, min(vectors.shape) - 1)
+        if dims >= 1:
+            dense = TruncatedSVD(dims, random_state=0).fit_transform(vectors)
+        else:  # a one-term vocabulary: nothing to reduce
+            dense = vectors.toarray()
+        self.item_dense = torch.from_numpy(np.ascontiguousarray(dense, dtype=np.float32)).to(self.device)
+        rated = matrix.tocsr().astype(np.float32)
+        rated.sort_indices()
+        confidence = np.full(rated.nnz, 1.0 + cfg.profile_alpha, dtype=np.float32)
+        by_user = _Tiles(rated, confidence, chunk_rows=262_144, block_cols=2**31 - 1, device=self.device)
+        self.user_vectors = torch.zeros(rated.shape[0], self.item_dense.shape[1], device=self.device)
+        with torch.inference_mode():
+            conjugate_gradient_pass(by_user, self.user_vectors, self.item_dense, cfg.profile_regularization,
+                                    cfg.profile_cg_steps)
 
     def _profile_weights(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
         """users x items weights of each history item in the user's profile."""
@@ -223,7 +268,11 @@ class ContentTFIDF(Recommender):
         return torch.sparse.mm(vectors, dense.T).T.contiguous()
 
     def score(self, users: np.ndarray) -> torch.Tensor:
-        match = self._against_items(self.profiles(users))
+        if self.user_vectors is not None:
+            idx = torch.from_numpy(np.asarray(users, dtype=np.int64)).to(self.device)
+            match = self.user_vectors[idx] @ self.item_dense.T
+        else:
+            match = self._against_items(self.profiles(users))
         if self.config.popularity_exponent == 0:
             return match
         return match.clamp_(min=0.0).mul_(self.prior)

@@ -106,8 +106,8 @@ def test_features_aligned_by_item_id_not_row_order(synthetic, model) -> None:
 def test_centred_weighting_pushes_disliked_genres_down(synthetic) -> None:
     """Each user rated two other-block items poorly: centred ratings turn them into negative evidence."""
     train = synthetic.train
-    centred = ContentTFIDF(weighting="centred", popularity_exponent=0).fit(train, OPTIONS)
-    binary = ContentTFIDF(weighting="binary", popularity_exponent=0).fit(train, OPTIONS)
+    centred = ContentTFIDF(profile="mean", weighting="centred", popularity_exponent=0).fit(train, OPTIONS)
+    binary = ContentTFIDF(profile="mean", weighting="binary", popularity_exponent=0).fit(train, OPTIONS)
     user = 0
     row = train.matrix[user]
     disliked = row.indices[row.data <= 2.0]
@@ -128,9 +128,32 @@ def test_popularity_prior_scales_the_match_and_gives_cold_items_the_median() -> 
     np.testing.assert_allclose(prior.score(users).numpy(), pure.score(users).clamp(min=0).numpy() * expected, rtol=1e-5)
 
 
+def test_learned_profile_is_each_users_ridge_regression(synthetic) -> None:
+    """The CG solve against the normal equations, solved directly: (Y'Y + alpha Y_u'Y_u + lambda I) x = (1 + alpha) Y_u'1."""
+    train = synthetic.train
+    model = ContentTFIDF(profile_dims=16, profile_regularization=3.0, profile_alpha=2.0, profile_cg_steps=60).fit(train, OPTIONS)
+    y = model.item_dense.numpy().astype(np.float64)
+    assert y.shape == (train.n_items, 16)
+    for user in (0, 7, 42):
+        rated = train.matrix[user].indices
+        a = y.T @ y + 2.0 * y[rated].T @ y[rated] + 3.0 * np.eye(16)
+        b = 3.0 * y[rated].sum(axis=0)
+        np.testing.assert_allclose(model.user_vectors[user].numpy(), np.linalg.solve(a, b), rtol=1e-3, atol=1e-4)
+
+
+def test_learned_profile_ranks_better_than_the_mean_profile(synthetic) -> None:
+    def hit_rate(profile: str) -> float:
+        model = ContentTFIDF(profile=profile, popularity_exponent=0).fit(synthetic.train, OPTIONS)
+        return synthetic.hit_rate(top_items_for_all(model, synthetic.train, k=5))
+
+    assert hit_rate("learned") > hit_rate("mean")
+
+
 def test_config_rejects_unknown_weighting() -> None:
     with pytest.raises(ValueError, match="weighting"):
         ContentTFIDFConfig(weighting="squared")
+    with pytest.raises(ValueError, match="profile"):
+        ContentTFIDFConfig(profile="median")
 
 
 def test_missing_text_and_genres_are_tolerated() -> None:
