@@ -133,6 +133,12 @@ class BiasedMF(Recommender):
         self.user_factors, self.user_bias = users_table[:, :-1].contiguous(), users_table[:, -1].contiguous()
         self.item_factors, self.item_bias = items_table[:, :-1].contiguous(), items_table[:, -1].contiguous()
 
+    def to(self, device: torch.device) -> Self:
+        super().to(device)
+        if self.exposure_model is not None:  # a component inside: its tensors move with ours
+            self.exposure_model.to(device)
+        return self
+
     def predicted_ratings(self, users: np.ndarray) -> torch.Tensor:
         """r_ui for ``users`` x every item."""
         idx = torch.from_numpy(np.asarray(users, dtype=np.int64)).to(self.device)
