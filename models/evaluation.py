@@ -31,8 +31,13 @@ class Split:
         return np.flatnonzero(np.diff(self.test.indptr) > 0)
 
 
-def temporal_split(data: Interactions, rated_at: np.ndarray, fraction: float, scope: str = "global") -> Split:
-    """Hold out the most recent ``fraction`` of interactions, overall or per user. ``rated_at`` follows matrix.data."""
+def temporal_split(data: Interactions, rated_at: np.ndarray, fraction: float, scope: str = "global",
+                   fold: int = 0) -> Split:
+    """Hold out the most recent ``fraction`` of interactions, overall or per user. ``rated_at`` follows matrix.data.
+
+    ``fold`` k > 0 moves the window k fractions back in time (rolling origin): the model trains on what came
+    before the window and is tested on the window; what came after it is left out of both.
+    """
     matrix = data.matrix
     if len(rated_at) != matrix.nnz:
         raise ValueError("rated_at must have one timestamp per stored interaction")
@@ -42,13 +47,17 @@ def temporal_split(data: Interactions, rated_at: np.ndarray, fraction: float, sc
         return Split(train=data, test=sp.csr_matrix(matrix.shape, dtype=np.float32), cut_at=None)
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
     if scope == "user":
-        held, cut = _latest_per_user(matrix, rows, rated_at, fraction), None
+        held, later = _latest_per_user(matrix, rows, rated_at, fraction, fold)
+        cut = None
     else:
-        cut = float(np.quantile(rated_at, 1.0 - fraction))
-        held = rated_at >= cut
+        cut = float(np.quantile(rated_at, max(1.0 - (fold + 1) * fraction, 0.0)))
+        end = float(np.quantile(rated_at, 1.0 - fold * fraction)) if fold else np.inf
+        later = rated_at >= end if fold else np.zeros(len(rated_at), dtype=bool)
+        held = (rated_at >= cut) & ~later
         if held.all():  # all at one instant: nothing earlier to learn from, so no holdout
             held[:] = False
-    train_coo = (matrix.data[~held], (rows[~held], matrix.indices[~held]))
+    before = ~held & ~later
+    train_coo = (matrix.data[before], (rows[before], matrix.indices[before]))
     train = sp.csr_matrix(train_coo, shape=matrix.shape, dtype=np.float32)
     known_user = np.diff(train.indptr) > 0
     known_item = np.bincount(train.indices, minlength=matrix.shape[1]) > 0
@@ -58,18 +67,23 @@ def temporal_split(data: Interactions, rated_at: np.ndarray, fraction: float, sc
     return Split(train=train_data, test=test, cut_at=cut)
 
 
-def _latest_per_user(matrix: sp.csr_matrix, rows: np.ndarray, rated_at: np.ndarray, fraction: float) -> np.ndarray:
-    """A mask of each user's round(fraction x n) most recent interactions (1 <= that <= n - 1; none for n = 1).
+def _latest_per_user(matrix: sp.csr_matrix, rows: np.ndarray, rated_at: np.ndarray, fraction: float,
+                     fold: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Masks (held, later): each user's window of m = round(fraction x n) interactions (1 <= m <= n - 1; none
+    for n = 1), ``fold`` windows back from the most recent, and the interactions newer than the window.
 
-    Ties in time break by item index, so the split is the same on every run.
+    A user's earliest interaction is never held. Ties in time break by item index, the same on every run.
     """
     counts = np.diff(matrix.indptr)
     order = np.lexsort((-matrix.indices, -rated_at, rows))  # per user, newest first
     rank_in_user = np.arange(len(order)) - np.repeat(matrix.indptr[:-1], counts)
     n_held = np.clip(np.rint(fraction * counts), 1, np.maximum(counts - 1, 0)).astype(np.int64)
-    held = np.zeros(len(order), dtype=bool)
-    held[order] = rank_in_user < np.repeat(n_held, counts)
-    return held
+    lo, hi = np.repeat(n_held * fold, counts), np.repeat(n_held * (fold + 1), counts)
+    earliest = rank_in_user == np.repeat(counts - 1, counts)
+    held, later = np.zeros(len(order), dtype=bool), np.zeros(len(order), dtype=bool)
+    held[order] = (rank_in_user >= lo) & (rank_in_user < hi) & ~earliest
+    later[order] = rank_in_user < lo
+    return held, later
 
 
 def top_items(model: Recommender, users: np.ndarray, k: int, history: sp.csr_matrix, chunk_users: int = 2048) -> np.ndarray:

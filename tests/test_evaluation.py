@@ -83,3 +83,23 @@ def test_an_unknown_scope_is_an_error():
     data, rated_at = interactions(TRIPLES, 3, 5)
     with pytest.raises(ValueError, match="holdout scope"):
         temporal_split(data, rated_at, 0.1, scope="item")
+
+
+def test_global_fold_moves_the_window_back_and_leaves_the_later_rows_out():
+    data, rated_at = interactions(TRIPLES, 3, 5)
+    split = temporal_split(data, rated_at, 0.2, fold=1)  # window [q(0.6), q(0.8)) = [4.8, 12)
+    assert split.cut_at == pytest.approx(4.8)
+    # Held: (2, 2) at 5 and (1, 0) at 10; later, in neither part: (1, 3) and (1, 4).
+    assert pairs(split.train.matrix) == {(0, 0), (0, 1), (0, 2), (0, 3), (2, 1)}
+    assert pairs(split.test) == {(2, 2)}  # user 1 has nothing before the window
+
+
+def test_user_fold_moves_each_users_window_back():
+    triples = [(0, i, i) for i in range(5)] + [(1, i, 10 + i) for i in range(5)] + [(2, 3, 0), (2, 4, 0), (2, 0, 1)]
+    data, rated_at = interactions(triples, 3, 5)
+    split = temporal_split(data, rated_at, 0.2, scope="user", fold=1)
+    # One interaction per window: users 0 and 1 hold item 3 (item 4 is later); user 2 holds item 4 (item 0
+    # is later, item 3 its earliest).
+    assert pairs(split.train.matrix) == {(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (2, 3)}
+    assert pairs(split.test) == {(0, 3), (1, 3)}  # item 4 has no training row
+    assert pairs(temporal_split(data, rated_at, 0.2, scope="user", fold=0).test) == {(0, 4), (1, 4), (2, 0)}

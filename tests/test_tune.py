@@ -59,3 +59,24 @@ def test_iterative_models_are_pruned(settings):
     states = [r[1] for r in trials(settings)]
     assert result["trials_total"] == 8
     assert "PRUNED" in states, states
+
+
+def test_objective_is_the_mean_over_rolling_origin_folds(settings):
+    from jobs.snapshot import load_snapshot
+    from jobs.tune import tuning_dir, tuning_splits
+    from models.base import TrainOptions
+    from models.evaluation import evaluate, metric_value
+    from models.registry import build
+
+    splits = tuning_splits(settings, load_snapshot(tuning_dir(settings)))
+    assert len(splits) == settings.train.tuning_folds == 3
+    # Each fold tests a different window of time, on what came before it.
+    assert len({split.cut_at for split in splits}) == 3
+    assert all(split.train.matrix.nnz > 0 and split.test.nnz > 0 for split in splits)
+    result = tune_model(settings, "ease", n_trials=1, minutes=5)
+    values = []
+    for split in splits:
+        model = build("ease", result["best_params"]).fit(split.train, TrainOptions(seed=settings.train.seed))
+        values.append(metric_value(evaluate(model, split, (10,))[1], "ndcg@10"))
+    assert result["best_value"] == pytest.approx(sum(values) / 3, rel=1e-6)
+    assert len(set(values)) > 1  # different windows, different values: not one fold counted thrice
