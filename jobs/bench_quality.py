@@ -19,12 +19,11 @@ import functools
 import json
 import logging
 import os
-import platform
 import shutil
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,10 +31,9 @@ from typing import Any
 import pandas as pd
 
 from jobs import pipeline
+from jobs.bench_quality_report import Report, Row, machine, render, write_section
 from jobs.config import DEFAULT_CONFIG, PROJECT_ROOT, Settings, load_settings
 from jobs.movielens import (
-    RECBOLE_VERSION,
-    REFERENCE,
     MovieLens,
     load_ml100k,
     python_stratified_split,
@@ -57,45 +55,9 @@ NIGHTLY_MODELS = tuple(f for f in FAMILIES if f != "two_tower")
 #: defaults are evaluated unless ``--trials-two-tower`` says otherwise.
 TRIAL_CAPS = {"popularity": 1, "two_tower": 1}
 K = 10
-METRICS = ("map", "ndcg@k", "precision@k", "recall@k")
-START, END = "<!-- quality:start -->", "<!-- quality:end -->"
 #: The steps of ``run_nightly`` that are timed (module attributes of ``jobs.pipeline`` it calls).
 STEPS = ("ingest", "prepare", "train_candidate", "choose_champion", "score_shard", "similar_items",
          "build_and_check", "publish", "write_report")
-
-
-@dataclass
-class Row:
-    """One line of the table: a family's (or the nightly champion's) published top-10, scored."""
-
-    model: str
-    metrics: dict[str, float]
-    coverage: float
-    train_seconds: float
-    score_seconds: float
-    nightly_seconds: float
-    holdout_ndcg: float | None
-    holdout_users: int | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    tuning: dict[str, Any] = field(default_factory=dict)
-    #: The same family with its default params, through the same pipeline (when tuning ran).
-    defaults: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class Report:
-    rows: list[Row]
-    nightly: Row | None
-    nightly_models: tuple[str, ...]
-    champion: dict[str, Any]
-    nightly_steps: dict[str, float]
-    data: dict[str, int]
-    threads: int
-    total_seconds: float = 0.0
-    tuned: bool = True
-    trials: int = 0
-    minutes: float = 0.0
-    trial_caps: dict[str, int] = field(default_factory=dict)
 
 
 @contextlib.contextmanager
@@ -126,11 +88,12 @@ def step_timer() -> Iterator[dict[str, float]]:
 # --- the benchmark home -----------------------------------------------------------------------------------
 
 
-def make_home(home: Path, train: pd.DataFrame, items: pd.DataFrame) -> Settings:
+def make_home(home: Path, train: pd.DataFrame, items: pd.DataFrame, holdout_scope: str) -> Settings:
     """A fresh RECS_HOME with the train split and the items in its landing folders; settings with top_n = K."""
     shutil.rmtree(home, ignore_errors=True)
     write_landing(home / "landing", train, items)
-    return load_settings(home=home, config=DEFAULT_CONFIG).with_overrides(score={"top_n": K})
+    defaults = load_settings(home=home, config=DEFAULT_CONFIG)
+    return defaults.with_overrides(score={"top_n": K}, train={"holdout_scope": holdout_scope})
 
 
 def _holdout(record: dict[str, Any], metric: str = "ndcg", k: int | None = K) -> float | None:
@@ -215,7 +178,8 @@ def use_saved_params(settings: Settings, models: tuple[str, ...], tuned_dir: Pat
 
 def run_benchmark(data: MovieLens, work: Path, families: tuple[str, ...] = FAMILIES,
                   nightly_models: tuple[str, ...] = NIGHTLY_MODELS, trials: int = 20, minutes: float = 2.0,
-                  tune: bool = True, threads: int = 1, trial_caps: dict[str, int] | None = None) -> Report:
+                  tune: bool = True, threads: int = 1, trial_caps: dict[str, int] | None = None,
+                  holdout_scope: str = "global") -> Report:
     """The whole benchmark on ``data`` (ratings in u.data order, items), working under ``work``."""
     import torch
 
@@ -225,7 +189,7 @@ def run_benchmark(data: MovieLens, work: Path, families: tuple[str, ...] = FAMIL
     train, test = python_stratified_split(data.ratings, ratio=0.75, filter_by="item", seed=42)
     log.info("split: %d train rows, %d test rows", len(train), len(test))
     tuned_dir = work / "tuned"
-    settings = make_home(work / "home", train, data.items)
+    settings = make_home(work / "home", train, data.items, holdout_scope)
     pipeline.ingest(settings)
     if tune:
         prepare_tuning_data(settings)
@@ -248,6 +212,7 @@ def run_benchmark(data: MovieLens, work: Path, families: tuple[str, ...] = FAMIL
             row = family_run(settings, family, f"bench-{family}", train, test)
         row.tuning = tuning
         row.defaults = defaults.metrics if defaults else {}
+        row.space = tuple(default_params(family))
         rows.append(row)
         log.info("%s: %s coverage %.3f (nightly %.1fs)", family, {k: round(v, 4) for k, v in row.metrics.items()},
                  row.coverage, row.nightly_seconds)
@@ -256,7 +221,7 @@ def run_benchmark(data: MovieLens, work: Path, families: tuple[str, ...] = FAMIL
     champion: dict[str, Any] = {}
     night_steps: dict[str, float] = {}
     if nightly_models:
-        home = make_home(work / "nightly-home", train, data.items)
+        home = make_home(work / "nightly-home", train, data.items, holdout_scope)
         use_saved_params(home, nightly_models, tuned_dir)
         result, night_steps, wall = nightly(home, nightly_models, "bench-nightly")
         champion = result["champion"]
@@ -271,128 +236,7 @@ def run_benchmark(data: MovieLens, work: Path, families: tuple[str, ...] = FAMIL
     counts = {"ratings": len(data.ratings), "users": data.ratings["user_id"].nunique(),
               "items": data.ratings["item_id"].nunique(), "train": len(train), "test": len(test)}
     return Report(rows, night, tuple(nightly_models), champion, night_steps, counts, threads,
-                  time.perf_counter() - started, tune, trials, minutes, dict(trial_caps))
-
-
-# --- the report ---------------------------------------------------------------------------------------------
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return f"{len(os.sched_getaffinity(0))} CPU cores (`nproc`), {cpu}"
-
-
-def _f(value: float | None, digits: int = 4) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
-def _params(params: dict[str, Any]) -> str:
-    def short(v: Any) -> str:
-        return f"{v:.3g}" if isinstance(v, float) else str(v)
-    return ", ".join(f"{k}={short(v)}" for k, v in params.items()) or "defaults"
-
-
-def render(report: Report, date: str, machine_text: str) -> str:
-    """The quality section (markdown, between the markers)."""
-    ref = REFERENCE
-    rows = [*report.rows, *([report.nightly] if report.nightly else [])]
-    pop = next((r for r in report.rows if r.model == "popularity"), None)
-    budget = (f"tuning up to {report.trials} trials or {report.minutes:g} min per family "
-              f"(caps: {', '.join(f'{k} {v}' for k, v in report.trial_caps.items())})" if report.tuned
-              else "tuning skipped (`--skip-tune`: params kept from an earlier run, else the defaults)")
-    lines = [
-        START,
-        "## Quality: MovieLens-100K, Microsoft Recommenders protocol",
-        "",
-        f"`make bench-quality` (`python -m jobs.bench_quality --out docs/benchmarks.md`), run on {date}; "
-        f"{machine_text}; torch with {report.threads} thread(s); {budget}; the whole benchmark took "
-        f"{report.total_seconds / 60:.1f} min.",
-        "",
-        f"- Data: MovieLens-100K from the `recbole` {RECBOLE_VERSION} wheel, extracted at run time and never committed "
-        f"({report.data['ratings']:,} ratings, {report.data['users']} users, {report.data['items']} items, in u.data's "
-        "row order: checked by sha256).",
-        "- Protocol of Microsoft Recommenders' `examples/06_benchmarks`: `python_stratified_split(ratio=0.75, "
-        f"filter_by=\"item\", seed=42)` ({report.data['train']:,} train / {report.data['test']:,} test rows); top-10 "
-        "with the user's training items removed; every held-out rating relevant; their precision@k, recall@k, ndcg@k "
-        "(binary) and `map` (precision at each hit, summed, over the user's number of held-out items), averaged over "
-        "the users in both truth and predictions.",
-        "- Each family ran through the pipeline in a fresh RECS_HOME: ingest of the train split, Optuna tuning on the "
-        "pipeline's own time-based holdout (the test split is never seen; the study's first trial is the defaults), "
-        "`run_nightly` with that family alone, and the published `recommendations` table scored. Coverage: distinct "
-        "items recommended / items in the train split. Train s: the fit on the whole train split. Score s: the score "
-        "step (every user's top-10 into Parquet). Holdout nDCG@10: the pipeline's own metric, on its holdout. "
-        "nDCG@10 with defaults: the same family untuned, through the same pipeline.",
-        "",
-        "| model | MAP | nDCG@10 | P@10 | R@10 | coverage | train s | score s | holdout nDCG@10 | tuning "
-        "| nDCG@10 with defaults |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-        f"| {ref['model']} (reference) | {ref['map']:.4f} | {ref['ndcg@k']:.4f} | {ref['precision@k']:.4f} | "
-        f"{ref['recall@k']:.4f} | – | – | – | – | – | – |",
-    ]
-    for r in rows:
-        m = r.metrics
-        tuning = f"{r.tuning['trials']} trials, {r.tuning['seconds']:.0f} s" if r.tuning else "–"
-        lines.append(f"| {r.model} | {m['map']:.4f} | {m['ndcg@k']:.4f} | {m['precision@k']:.4f} | {m['recall@k']:.4f} "
-                     f"| {r.coverage:.3f} | {r.train_seconds:.2f} | {r.score_seconds:.2f} | {_f(r.holdout_ndcg)} "
-                     f"| {tuning} | {_f(r.defaults.get('ndcg@k'))} |")
-    lines += ["", "Params (the tuned fields):", ""]
-    for r in report.rows:
-        space = default_params(r.model)
-        lines.append(f"- {r.model}: {_params({k: v for k, v in r.params.items() if k in space})}")
-    if report.nightly:
-        n = report.nightly
-        margins = ", ".join(f"{label} {n.metrics[key] - ref[key]:+.4f}" for key, label in
-                            zip(METRICS, ("MAP", "nDCG@10", "P@10", "R@10")))
-        beats = all(n.metrics[key] > ref[key] for key in METRICS)
-        steps = ", ".join(f"{k} {v:.1f} s" for k, v in report.nightly_steps.items())
-        holdout = ", ".join(f"{k} {_f(v)}" for k, v in sorted(report.champion.get("holdout_ndcg", {}).items(),
-                                                              key=lambda kv: -(kv[1] or 0)))
-        lines += [
-            "",
-            f"**Nightly run** (a fresh home, tuned params, tuning excluded), candidates {', '.join(report.nightly_models)}: "
-            f"**{n.nightly_seconds:.1f} s** from ingest to report ({steps}). The gate picked **{report.champion.get('model')}** "
-            f"by the holdout's nDCG@10 ({holdout}).",
-            "",
-            f"**Champion vs BiVAE**: {margins}: {'better on all four' if beats else 'not better on all four'}.",
-        ]
-    notes = []
-    users = {r.holdout_users for r in report.rows if r.holdout_users}
-    if users:
-        notes.append(f"the pipeline's holdout (the latest 10 % of ratings, users without earlier ratings dropped) "
-                     f"holds {', '.join(map(str, sorted(users)))} users here")
-    worse = [r.model for r in report.rows if r.defaults and r.metrics["ndcg@k"] < r.defaults["ndcg@k"] - 1e-4]
-    if worse:
-        notes.append(f"tuned on it, {', '.join(worse)} score below their defaults on the test split")
-    if pop:
-        below = [r.model for r in report.rows if r.model != "popularity" and r.metrics["ndcg@k"] <= pop.metrics["ndcg@k"]]
-        ratios = ", ".join(f"{r.model} {r.metrics['ndcg@k'] / pop.metrics['ndcg@k']:.2f}x" for r in report.rows
-                           if r.model != "popularity")
-        notes.append(f"nDCG@10 relative to popularity: {ratios}"
-                     + (f"; below popularity: {', '.join(below)}" if below else ""))
-    if notes:
-        lines += ["", "Notes: " + "; ".join(notes) + "."]
-    lines.append(END)
-    return "\n".join(lines)
-
-
-def write_section(path: Path, section: str) -> None:
-    """Put ``section`` (markers included) into ``path``, replacing only what lies between the markers."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        tail = rest.split(END, 1)[1]
-        text = head + section + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+                  time.perf_counter() - started, tune, trials, minutes, dict(trial_caps), holdout_scope)
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -415,6 +259,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-tune", action="store_true", help="reuse the params kept from an earlier run")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (1: no oversubscription when the cores are shared; ML-100K is small)")
+    parser.add_argument("--holdout-scope", choices=("user", "global"), default="user",
+                        help="the pipeline holdout tuning and the gate use: ML-100K's users rate in bursts, so the "
+                             "latest 10%% of all ratings holds only 85 of 943 users")
     parser.add_argument("--wheel", type=Path, help="a recbole wheel already on disk (no download)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -428,7 +275,8 @@ def main(argv: list[str] | None = None) -> None:
     data = load_ml100k(args.work / "cache", args.wheel)
     report = run_benchmark(data, args.work, args.families, args.nightly_models, args.trials, args.minutes,
                            tune=not args.skip_tune, threads=args.threads,
-                           trial_caps={**TRIAL_CAPS, "two_tower": args.trials_two_tower})
+                           trial_caps={**TRIAL_CAPS, "two_tower": args.trials_two_tower},
+                           holdout_scope=args.holdout_scope)
     date = datetime.now(UTC).date().isoformat()
     write_section(args.out, render(report, date, machine()))
     (args.work / "report.json").write_text(json.dumps(asdict(report), indent=2, default=str))

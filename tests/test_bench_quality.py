@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jobs.bench_quality import END, START, default_params, render, run_benchmark, step_timer, write_section
+from jobs.bench_quality import default_params, run_benchmark, step_timer
+from jobs.bench_quality_report import END, START, render, write_section
 from jobs.movielens import (
     INTER_MEMBER,
     ITEM_MEMBER,
