@@ -179,7 +179,7 @@ def use_saved_params(settings: Settings, models: tuple[str, ...], tuned_dir: Pat
 def run_benchmark(data: MovieLens, work: Path, families: tuple[str, ...] = FAMILIES,
                   nightly_models: tuple[str, ...] = NIGHTLY_MODELS, trials: int = 20, minutes: float = 2.0,
                   tune: bool = True, threads: int = 1, trial_caps: dict[str, int] | None = None,
-                  holdout_scope: str = "global") -> Report:
+                  holdout_scope: str = "user") -> Report:
     """The whole benchmark on ``data`` (ratings in u.data order, items), working under ``work``."""
     import torch
 
@@ -236,7 +236,8 @@ def run_benchmark(data: MovieLens, work: Path, families: tuple[str, ...] = FAMIL
     counts = {"ratings": len(data.ratings), "users": data.ratings["user_id"].nunique(),
               "items": data.ratings["item_id"].nunique(), "train": len(train), "test": len(test)}
     return Report(rows, night, tuple(nightly_models), champion, night_steps, counts, threads,
-                  time.perf_counter() - started, tune, trials, minutes, dict(trial_caps), holdout_scope)
+                  time.perf_counter() - started, tune, trials, minutes, dict(trial_caps), holdout_scope,
+                  settings.train.tuning_folds)
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -260,8 +261,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (1: no oversubscription when the cores are shared; ML-100K is small)")
     parser.add_argument("--holdout-scope", choices=("user", "global"), default="user",
-                        help="the pipeline holdout tuning and the gate use: ML-100K's users rate in bursts, so the "
-                             "latest 10%% of all ratings holds only 85 of 943 users")
+                        help="the pipeline holdout tuning and the gate use (default: user): ML-100K's users rate "
+                             "in bursts, so the latest 10%% of all ratings holds only 85 of 943 users")
     parser.add_argument("--wheel", type=Path, help="a recbole wheel already on disk (no download)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

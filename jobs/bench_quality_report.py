@@ -50,7 +50,9 @@ class Report:
     trials: int = 0
     minutes: float = 0.0
     trial_caps: dict[str, int] = field(default_factory=dict)
-    holdout_scope: str = "global"
+    holdout_scope: str = "user"
+    #: Rolling-origin windows each tuning trial averages (``train.tuning_folds``).
+    tuning_folds: int = 1
 
 
 
@@ -72,6 +74,11 @@ def _params(params: dict[str, Any]) -> str:
     def short(v: Any) -> str:
         return f"{v:.3g}" if isinstance(v, float) else str(v)
     return ", ".join(f"{k}={short(v)}" for k, v in params.items()) or "defaults"
+
+
+def _scope(scope: str) -> str:
+    what = "each user's latest 10 %" if scope == "user" else "the latest 10 % of all ratings"
+    return f'{what}, `holdout_scope = "{scope}"`'
 
 
 def render(report: Report, date: str, machine_text: str) -> str:
@@ -99,7 +106,8 @@ def render(report: Report, date: str, machine_text: str) -> str:
         "(binary) and `map` (precision at each hit, summed, over the user's number of held-out items), averaged over "
         "the users in both truth and predictions.",
         "- Each family ran through the pipeline in a fresh RECS_HOME: ingest of the train split, Optuna tuning on the "
-        "pipeline's own time-based holdout (the test split is never seen; the study's first trial is the defaults), "
+        f"pipeline's own time-based holdout ({_scope(report.holdout_scope)}; each trial's value the mean over "
+        f"{report.tuning_folds} rolling-origin windows; the test split is never seen; the study's first trial is the defaults), "
         "`run_nightly` with that family alone, and the published `recommendations` table scored. Coverage: distinct "
         "items recommended / items in the train split. Train s: the fit on the whole train split. Score s: the score "
         "step (every user's top-10 into Parquet). Holdout nDCG@10: the pipeline's own metric, on its holdout. "
@@ -139,9 +147,8 @@ def render(report: Report, date: str, machine_text: str) -> str:
     notes = []
     users = {r.holdout_users for r in report.rows if r.holdout_users}
     if users:
-        scope = "each user's latest 10 %" if report.holdout_scope == "user" else "the latest 10 % of all ratings"
-        notes.append(f"the pipeline's holdout ({scope}, `holdout_scope = \"{report.holdout_scope}\"`; rows of users "
-                     f"or items unseen before it dropped) holds {', '.join(map(str, sorted(users)))} users here")
+        notes.append(f"the pipeline's holdout ({_scope(report.holdout_scope)}; rows of users or items unseen before "
+                     f"it dropped) holds {', '.join(map(str, sorted(users)))} users here")
     worse = [r.model for r in report.rows if r.defaults and r.metrics["ndcg@k"] < r.defaults["ndcg@k"] - 1e-4]
     if worse:
         notes.append(f"tuned on it, {', '.join(worse)} score below their defaults on the test split")
