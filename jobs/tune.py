@@ -6,9 +6,10 @@ validation metric after each epoch and Optuna's median pruner stops hopeless tri
 from the last best params (enqueued as its first trial). Every trial goes to the ``tuning_trials`` table;
 the best params go to ``outputs/tuning/<model>.best.json``, which every nightly run trains with.
 
-The objective is the nightly gate's metric on the time-based holdout of a frozen snapshot, averaged over
-``train.tuning_folds`` rolling-origin folds (the holdout window, then the window before it, ...): one window
-of a small data set holds few users (85 on MovieLens-100K), and params picked on it alone fit its noise. The
+The objective is the nightly gate's metric on a frozen snapshot, averaged over ``train.tuning_folds``
+rolling-origin windows before the gate's own holdout (the window before the latest, the one before that,
+...): one window of a small data set holds few users (85 on MovieLens-100K), and params picked on it alone fit
+its noise; the latest window stays unseen so that the gate judges tuned and untuned candidates alike. The
 test split of a benchmark is never seen here.
 """
 
@@ -53,9 +54,15 @@ def prepare_tuning_data(settings: Settings, as_of: datetime | None = None) -> di
 
 
 def tuning_splits(settings: Settings, snapshot: Any) -> list[Split]:
-    """The rolling-origin folds of the holdout that have test users (fold 0, the nightly's holdout, first)."""
+    """The rolling-origin folds 1..tuning_folds that have test users, the most recent first.
+
+    Fold 0, the latest window, is the nightly gate's holdout and is left out: params picked on the window
+    that then judges them look better there than they are (the winner's curse), and a candidate with more
+    tuned params would win the gate by that alone.
+    """
+    folds = range(1, max(settings.train.tuning_folds, 1) + 1)
     splits = [temporal_split(snapshot.data, snapshot.rated_at, settings.train.holdout_fraction,
-                             settings.train.holdout_scope, fold) for fold in range(max(settings.train.tuning_folds, 1))]
+                             settings.train.holdout_scope, fold) for fold in folds]
     usable = [split for split in splits if split.test.nnz]
     return usable or splits[:1]
 

@@ -65,14 +65,19 @@ def test_objective_is_the_mean_over_rolling_origin_folds(settings):
     from jobs.snapshot import load_snapshot
     from jobs.tune import tuning_dir, tuning_splits
     from models.base import TrainOptions
-    from models.evaluation import evaluate, metric_value
+    from models.evaluation import evaluate, metric_value, temporal_split
     from models.registry import build
 
-    splits = tuning_splits(settings, load_snapshot(tuning_dir(settings)))
+    snapshot = load_snapshot(tuning_dir(settings))
+    splits = tuning_splits(settings, snapshot)
     assert len(splits) == settings.train.tuning_folds == 3
-    # Each fold tests a different window of time, on what came before it.
+    # Each fold tests a different window of time, on what came before it, and none sees the gate's window.
     assert len({split.cut_at for split in splits}) == 3
     assert all(split.train.matrix.nnz > 0 and split.test.nnz > 0 for split in splits)
+    gate = temporal_split(snapshot.data, snapshot.rated_at, settings.train.holdout_fraction)
+    gate_start = gate.cut_at
+    assert all(split.cut_at < gate_start for split in splits)
+    assert all((split.train.matrix + split.test).multiply(gate.test).nnz == 0 for split in splits)
     result = tune_model(settings, "ease", n_trials=1, minutes=5)
     values = []
     for split in splits:
