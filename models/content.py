@@ -9,8 +9,10 @@ A user's profile is the weighted sum of the vectors of the items in the user's h
 the rating minus the user's mean, or 1), L2-normalised; its cosine with an item, in [-1, 1], is the item's
 content match. Text alone cannot tell a classic from an obscure film of the same genre and decade, and ranked by
 content match alone the top-10 fills with the obscure ones (on MovieLens-100K a fifth of popularity's nDCG@10).
-So the score is the content match (negative ones as 0) times a popularity prior (1 + n_i) ** popularity_exponent,
-n_i the item's interactions; 0 ranks by content alone. Items nobody has interacted with yet (cold items) take
+So a positive content match is multiplied by a popularity prior (1 + n_i) ** popularity_exponent, n_i the item's
+interactions; 0 ranks by content alone. Negative matches keep their value (below every positive one, in content
+order): clipping them to 0 would make one large tie, and which items of a tie make a top-k would then turn on
+rounding noise (batch and single-user scores picked different hybrid candidates). Items nobody has interacted with yet (cold items) take
 the median item's prior, so that the content model still brings them to the users whose taste they match.
 ``similar_items`` is the item-item cosine that feeds the ``similar_items`` table (method 'content_tfidf').
 
@@ -270,12 +272,15 @@ class ContentTFIDF(Recommender):
     def score(self, users: np.ndarray) -> torch.Tensor:
         if self.user_vectors is not None:
             idx = torch.from_numpy(np.asarray(users, dtype=np.int64)).to(self.device)
-            match = self.user_vectors[idx] @ self.item_dense.T
+            # In float64, rounded to float32: a user's scores come out bit for bit the same whatever else is in
+            # the batch (float32 GEMM sums in a batch-size-dependent order), so ties and top-k cut-offs (the
+            # hybrid's candidates) do not depend on how users are chunked.
+            match = (self.user_vectors[idx].double() @ self.item_dense.double().T).float()
         else:
             match = self._against_items(self.profiles(users))
         if self.config.popularity_exponent == 0:
             return match
-        return match.clamp_(min=0.0).mul_(self.prior)
+        return torch.where(match > 0, match * self.prior, match)
 
     def similar_items(self, items: np.ndarray) -> torch.Tensor:
         return self._against_items(self.item_vectors[np.asarray(items)])

@@ -90,7 +90,10 @@ class HybridConfig(Config):
     #: Registry names of the base models whose candidates and scores the ranker combines.
     base_models: tuple[str, ...] = ("ease", "content_tfidf", "popularity")
     #: Config field values per base model, e.g. {"ease": {"regularization": 500.0}}; unnamed fields keep defaults.
-    base_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The content base uses the mean profile by default: its sparse cosines are exact and tie at exactly 0,
+    #: where the learned profile's dense scores gave the ranker noisier candidates (planted-answer hit rate
+    #: 0.97 against 0.63; ML-100K nDCG@10 0.472 against 0.475).
+    base_params: dict[str, dict[str, Any]] = field(default_factory=lambda: {"content_tfidf": {"profile": "mean"}})
     #: Candidates each base nominates per user (the union is re-ranked).
     candidates_per_model: int = 50
     #: Fraction of each user's interactions held out as labels when training the ranker.
