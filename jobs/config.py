@@ -34,7 +34,7 @@ class TrainSettings:
     holdout_fraction: float = 0.1
     #: "global": the most recent fraction of all interactions; "user": each user's most recent fraction.
     holdout_scope: str = "global"
-    #: Rolling-origin folds the tuning objective averages (fold k: the holdout window k windows back).
+    #: Rolling-origin windows before the holdout's that the tuning objective averages (jobs.tune.tuning_splits).
     tuning_folds: int = 3
     champion_metric: str = "ndcg@10"
     gate_tolerance: float = 0.02

@@ -68,8 +68,7 @@ def tuning_splits(settings: Settings, snapshot: Any) -> list[Split]:
 
 
 def _objective(settings: Settings, model: str, splits: list[Split], metric: str):
-    cutoffs = tuple(sorted({int(metric.partition("@")[2] or 10), *settings.evaluate.cutoffs}))
-    k = int(metric.partition("@")[2] or cutoffs[0])
+    k = int(metric.partition("@")[2] or min(settings.evaluate.cutoffs))
 
     def validate(candidate: Any, split: Split = splits[0]) -> float:
         _, summary = evaluate(candidate, split, (k,), settings.score.chunk_users)

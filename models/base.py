@@ -29,6 +29,16 @@ def choose_device(explicit: str | None = None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def scale_positive(scores: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """``scores * weight`` where scores are positive; other scores keep their value, below every positive one.
+
+    For a match times a prior (content x popularity, P(rated) x rating). Clipping the non-positive scores to 0
+    instead would make one large tie, and which items of a tie make a top-k turns on float rounding, which
+    differs between a batch of users and one user alone.
+    """
+    return torch.where(scores > 0, scores * weight, scores)
+
+
 def csr_to_torch(matrix: sp.csr_matrix, device: torch.device | str = "cpu") -> torch.Tensor:
     """A scipy CSR matrix as a torch sparse CSR tensor (float32) on ``device``, for sparse x dense products."""
     with warnings.catch_warnings():

@@ -10,8 +10,9 @@ Ranking by r_ui alone puts first the obscure items a few people rated highly: on
 third of popularity's nDCG@10. A model of observed ratings never learns which items a user rates at all, the
 strongest signal for top-N (Cremonesi et al. 2010; Steck 2010). So by default the model also fits an exposure
 model, implicit ALS on which pairs are rated (``models.ials``, Hu et al. 2008), and ``score`` ranks by the
-expected rating with an unrated item counted as 0: P(rated) x r_ui, P(rated) the exposure score clipped to
-[0, 1] (iALS fits it towards 1 for rated pairs, 0 for the rest). ``exposure = False`` gives Surprise's SVD,
+expected rating with an unrated item counted as 0: P(rated) x r_ui, P(rated) the exposure score capped at 1
+(iALS fits it towards 1 for rated pairs, 0 for the rest; ``scale_positive`` keeps non-positive ones in order,
+below every positive one). ``exposure = False`` gives Surprise's SVD,
 ranked by r_ui. Measured: ``make bench-quality``, docs/benchmarks.md.
 """
 
@@ -23,7 +24,7 @@ from typing import Any, Self
 import numpy as np
 import torch
 
-from models.base import Config, Interactions, Recommender, TrainOptions
+from models.base import Config, Interactions, Recommender, TrainOptions, scale_positive
 from models.ials import IALS, factor_cosine
 from models.row_optim import RowOptimizer
 
@@ -149,7 +150,7 @@ class BiasedMF(Recommender):
         ratings = self.predicted_ratings(users)
         if self.exposure_model is None:
             return ratings
-        return self.exposure_model.score(users).clamp_(0.0, 1.0).mul_(ratings)
+        return scale_positive(self.exposure_model.score(users).clamp_(max=1.0), ratings)
 
     def predict(self, users: np.ndarray, items: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
         """Predicted ratings of (user, item) pairs, gathered pair by pair (no users x items matrix)."""

@@ -10,10 +10,9 @@ the rating minus the user's mean, or 1), L2-normalised; its cosine with an item,
 content match. Text alone cannot tell a classic from an obscure film of the same genre and decade, and ranked by
 content match alone the top-10 fills with the obscure ones (on MovieLens-100K a fifth of popularity's nDCG@10).
 So a positive content match is multiplied by a popularity prior (1 + n_i) ** popularity_exponent, n_i the item's
-interactions; 0 ranks by content alone. Negative matches keep their value (below every positive one, in content
-order): clipping them to 0 would make one large tie, and which items of a tie make a top-k would then turn on
-rounding noise (batch and single-user scores picked different hybrid candidates). Items nobody has interacted with yet (cold items) take
-the median item's prior, so that the content model still brings them to the users whose taste they match.
+interactions (``models.base.scale_positive``: negative matches keep their order, below every positive one); 0
+ranks by content alone. Items nobody has interacted with yet (cold items) take the median item's prior, so that
+the content model still brings them to the users whose taste they match.
 ``similar_items`` is the item-item cosine that feeds the ``similar_items`` table (method 'content_tfidf').
 
 ``profile = "learned"`` reads the taste from every item instead of the history alone: a ridge regression per
@@ -43,7 +42,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-from models.base import Config, Interactions, Recommender, TrainOptions, csr_to_torch
+from models.base import Config, Interactions, Recommender, TrainOptions, csr_to_torch, scale_positive
 from models.ials import _Tiles, conjugate_gradient_pass
 
 TEXT_COLUMNS = ("title", "genres", "description")
@@ -218,10 +217,9 @@ class ContentTFIDF(Recommender):
         self.profile_weights = self._profile_weights(data.matrix)
         counts = np.bincount(data.matrix.indices, minlength=data.n_items).astype(np.float32)
         counts[counts == 0] = np.median(counts[counts > 0]) if (counts > 0).any() else 0.0
-        self.prior = torch.from_numpy((1.0 + counts) ** np.float32(cfg.popularity_exponent))
         self.n_users, self.n_items = data.matrix.shape
         self.device = options.torch_device
-        self.prior = self.prior.to(self.device)
+        self.prior = torch.from_numpy((1.0 + counts) ** np.float32(cfg.popularity_exponent)).to(self.device)
         self.user_vectors = self.item_dense = None
         if cfg.profile == "learned":
             self._learn_profiles(data.matrix)
@@ -280,7 +278,7 @@ class ContentTFIDF(Recommender):
             match = self._against_items(self.profiles(users))
         if self.config.popularity_exponent == 0:
             return match
-        return torch.where(match > 0, match * self.prior, match)
+        return scale_positive(match, self.prior)
 
     def similar_items(self, items: np.ndarray) -> torch.Tensor:
         return self._against_items(self.item_vectors[np.asarray(items)])
