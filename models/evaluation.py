@@ -72,10 +72,13 @@ def _latest_per_user(matrix: sp.csr_matrix, rows: np.ndarray, rated_at: np.ndarr
     """Masks (held, later): each user's window of m = round(fraction x n) interactions (1 <= m <= n - 1; none
     for n = 1), ``fold`` windows back from the most recent, and the interactions newer than the window.
 
-    A user's earliest interaction is never held. Ties in time break by item index, the same on every run.
+    A user's earliest interaction is never held. Interactions at the same instant have no order, so ties break
+    by a hash of (user, item): arbitrary but the same on every run. Breaking them by item index would hold out
+    the highest ids, which are not a random sample (ids follow catalogue age), and MovieLens-100K has 68% of
+    its ratings tied with another of the same user's.
     """
     counts = np.diff(matrix.indptr)
-    order = np.lexsort((-matrix.indices, -rated_at, rows))  # per user, newest first
+    order = np.lexsort((_pair_hash(rows, matrix.indices), -rated_at, rows))  # per user, newest first
     rank_in_user = np.arange(len(order)) - np.repeat(matrix.indptr[:-1], counts)
     n_held = np.clip(np.rint(fraction * counts), 1, np.maximum(counts - 1, 0)).astype(np.int64)
     lo, hi = np.repeat(n_held * fold, counts), np.repeat(n_held * (fold + 1), counts)
@@ -84,6 +87,16 @@ def _latest_per_user(matrix: sp.csr_matrix, rows: np.ndarray, rated_at: np.ndarr
     held[order] = (rank_in_user >= lo) & (rank_in_user < hi) & ~earliest
     later[order] = rank_in_user < lo
     return held, later
+
+
+def _pair_hash(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """A well-mixed uint64 per (row, col) (splitmix64's finaliser): a fixed pseudo-random order of pairs."""
+    x = rows.astype(np.uint64) << np.uint64(32) | cols.astype(np.uint64)
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
 
 def top_items(model: Recommender, users: np.ndarray, k: int, history: sp.csr_matrix, chunk_users: int = 2048) -> np.ndarray:

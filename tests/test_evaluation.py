@@ -61,12 +61,18 @@ def test_user_scope_never_holds_out_all_of_a_user():
     assert pairs(split.test) == {(0, 1)}  # items 2, 3, 4 have no training row
 
 
-def test_user_scope_breaks_ties_in_time_by_item_the_same_way_every_time():
-    data, rated_at = interactions([(0, 0, 1), (0, 3, 5), (0, 1, 5), (0, 2, 5)], 1, 4)
-    first = temporal_split(data, rated_at, 0.25, scope="user")
-    assert pairs(first.train.matrix) == {(0, 0), (0, 1), (0, 2)}  # three rows at t = 5: the highest item is held
-    again = temporal_split(data, rated_at, 0.25, scope="user")
-    assert pairs(again.train.matrix) == pairs(first.train.matrix)
+def test_user_scope_breaks_ties_in_time_the_same_way_every_time_but_not_by_item():
+    # 200 users each rated items 0..19 at one instant, after one earlier rating of item 20.
+    triples = [(u, i, 5) for u in range(200) for i in range(20)] + [(u, 20, 1) for u in range(200)]
+    data, rated_at = interactions(triples, 200, 21)
+    first = temporal_split(data, rated_at, 0.1, scope="user")
+    assert pairs(first.test) == pairs(temporal_split(data, rated_at, 0.1, scope="user").test)
+    held = first.test.tocoo()
+    assert held.nnz == 200 * 2 and (held.col < 20).all()  # round(0.1 x 21) = 2 per user, never the earlier item
+    # Every tied item is held for some users and the held ids average near the middle (9.5), not the top (18.5).
+    assert len(np.unique(held.col)) == 20
+    assert abs(held.col.mean() - 9.5) < 1.5
+    assert len({tuple(sorted(held.col[held.row == u])) for u in range(200)}) > 100  # the choice differs per user
 
 
 def test_user_scope_fraction_rounds_per_user():
@@ -95,7 +101,7 @@ def test_global_fold_moves_the_window_back_and_leaves_the_later_rows_out():
 
 
 def test_user_fold_moves_each_users_window_back():
-    triples = [(0, i, i) for i in range(5)] + [(1, i, 10 + i) for i in range(5)] + [(2, 3, 0), (2, 4, 0), (2, 0, 1)]
+    triples = [(0, i, i) for i in range(5)] + [(1, i, 10 + i) for i in range(5)] + [(2, 3, 0), (2, 4, 0.5), (2, 0, 1)]
     data, rated_at = interactions(triples, 3, 5)
     split = temporal_split(data, rated_at, 0.2, scope="user", fold=1)
     # One interaction per window: users 0 and 1 hold item 3 (item 4 is later); user 2 holds item 4 (item 0
