@@ -57,7 +57,7 @@ def model(synthetic) -> Hybrid:
 
 
 def test_default_bases_and_hit_rate_beats_popularity(synthetic, model) -> None:
-    assert model.base_names == ["ease", "content_tfidf", "popularity"]
+    assert model.base_names == ["ease", "itemknn", "content_tfidf", "popularity"]
     assert model.ranker is not None and 0 < model.train_positive_rate < 0.5
     baseline = synthetic.hit_rate(top_items_for_all(Popularity().fit(synthetic.train, OPTIONS), synthetic.train))
     ours = synthetic.hit_rate(top_items_for_all(model, synthetic.train))
