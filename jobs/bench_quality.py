@@ -124,46 +124,22 @@ def family_run(settings: Settings, family: str, run_id: str, train: pd.DataFrame
 
 
 def tune_family(settings: Settings, family: str, trials: int, minutes: float, tuned_dir: Path) -> dict[str, Any]:
-    """Tune ``family`` on the pipeline's holdout, starting from its defaults; keep the best params in ``tuned_dir``.
+    """Tune ``family`` on the pipeline's holdout from a fresh home; keep the params it settles on in ``tuned_dir``.
 
-    The defaults are written where the pipeline keeps a model's last best params, so ``tune_model``'s warm start
-    makes them the study's first trial: the tuned params are never worse than the defaults on that holdout.
+    With no earlier best, ``tune_model`` starts from the defaults and keeps them unless a trial beats them
+    beyond the noise (``train.tuning_min_gain_se``).
     """
-    path = best_params_path(settings, family)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"model": family, "params": default_params(family), "note": "bench: defaults"}))
     started = time.perf_counter()
     result = tune_model(settings, family, n_trials=trials, minutes=minutes)
     tuned_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, tuned_dir / f"{family}.best.json")
+    shutil.copyfile(best_params_path(settings, family), tuned_dir / f"{family}.best.json")
     return {"trials": result["trials_total"], "seconds": round(time.perf_counter() - started, 1),
-            "holdout_ndcg": result["best_value"], "params": result["best_params"]}
-
-
-class _AtDefaults:
-    """Stands in for an Optuna trial: each ``suggest_*`` answers the default of the config field of that name
-    (clipped into the suggested range)."""
-
-    def __init__(self, defaults: dict[str, Any]) -> None:
-        self.defaults = defaults
-
-    def suggest_float(self, name: str, low: float, high: float, **kwargs: Any) -> float:
-        return min(max(float(self.defaults[name]), low), high)  # e.g. a weight decay of 0 on a log scale
-
-    def suggest_int(self, name: str, low: int, high: int, **kwargs: Any) -> int:
-        return min(max(int(self.defaults[name]), low), high)
-
-    def suggest_categorical(self, name: str, choices: Any) -> Any:
-        return self.defaults[name]
+            "holdout_ndcg": result["value"], "params": result["params"], "decision": result["decision"]}
 
 
 def default_params(family: str) -> dict[str, Any]:
     """``family``'s search space evaluated at its config defaults (what the study's first trial tries)."""
-    config_class = model_class(family).config_class
-    try:
-        return config_class.search_space(_AtDefaults(config_class().to_dict()))
-    except KeyError:  # a suggest name that is not a field name: let the sampler start
-        return {}
+    return model_class(family).config_class.space_defaults()
 
 
 def use_saved_params(settings: Settings, models: tuple[str, ...], tuned_dir: Path) -> None:
@@ -237,7 +213,7 @@ def run_benchmark(data: MovieLens, work: Path, families: tuple[str, ...] = FAMIL
               "items": data.ratings["item_id"].nunique(), "train": len(train), "test": len(test)}
     return Report(rows, night, tuple(nightly_models), champion, night_steps, counts, threads,
                   time.perf_counter() - started, tune, trials, minutes, dict(trial_caps), holdout_scope,
-                  settings.train.tuning_folds)
+                  settings.train.tuning_folds, settings.train.tuning_min_gain_se)
 
 
 def _names(text: str) -> tuple[str, ...]:

@@ -53,6 +53,8 @@ class Report:
     holdout_scope: str = "user"
     #: Rolling-origin windows each tuning trial averages (``train.tuning_folds``).
     tuning_folds: int = 1
+    #: Standard errors of per-user gain tuned params need to replace the defaults (``train.tuning_min_gain_se``).
+    tuning_min_gain_se: float = 0.0
 
 
 
@@ -107,7 +109,8 @@ def render(report: Report, date: str, machine_text: str) -> str:
         "the users in both truth and predictions.",
         "- Each family ran through the pipeline in a fresh RECS_HOME: ingest of the train split, Optuna tuning on the "
         f"pipeline's own time-based holdout ({_scope(report.holdout_scope)}; each trial's value the mean over "
-        f"{report.tuning_folds} rolling-origin windows; the test split is never seen; the study's first trial is the defaults), "
+        f"{report.tuning_folds} rolling-origin windows; the test split is never seen; the study's first trial is the defaults, and the best trial replaces them only "
+        f"when its per-user gain on those windows exceeds {report.tuning_min_gain_se:g} standard errors), "
         "`run_nightly` with that family alone, and the published `recommendations` table scored. Coverage: distinct "
         "items recommended / items in the train split. Train s: the fit on the whole train split. Score s: the score "
         "step (every user's top-10 into Parquet). Holdout nDCG@10: the pipeline's own metric, on its holdout. "
@@ -122,12 +125,16 @@ def render(report: Report, date: str, machine_text: str) -> str:
     for r in rows:
         m = r.metrics
         tuning = f"{r.tuning['trials']} trials, {r.tuning['seconds']:.0f} s" if r.tuning else "–"
+        if r.tuning.get("decision", "").startswith("kept"):
+            tuning += ", defaults kept"
         lines.append(f"| {r.model} | {m['map']:.4f} | {m['ndcg@k']:.4f} | {m['precision@k']:.4f} | {m['recall@k']:.4f} "
                      f"| {r.coverage:.3f} | {r.train_seconds:.2f} | {r.score_seconds:.2f} | {_f(r.holdout_ndcg)} "
                      f"| {tuning} | {_f(r.defaults.get('ndcg@k'))} |")
     lines += ["", "Params (the tuned fields):", ""]
     for r in report.rows:
-        lines.append(f"- {r.model}: {_params({k: v for k, v in r.params.items() if k in r.space})}")
+        decision = r.tuning.get("decision", "best trial") if r.tuning else "best trial"
+        why = "" if decision == "best trial" else f" ({decision})"
+        lines.append(f"- {r.model}: {_params({k: v for k, v in r.params.items() if k in r.space})}{why}")
     if report.nightly:
         n = report.nightly
         margins = ", ".join(f"{label} {n.metrics[key] - ref[key]:+.4f}" for key, label in
@@ -140,7 +147,7 @@ def render(report: Report, date: str, machine_text: str) -> str:
             "",
             f"**Nightly run** (a fresh home, tuned params, tuning excluded), candidates {', '.join(report.nightly_models)}: "
             f"**{n.nightly_seconds:.1f} s** from ingest to report ({steps}). The gate picked **{report.champion.get('model')}** "
-            f"by the holdout's nDCG@10 ({holdout}).",
+            f"by the holdout's nDCG@10 ({holdout}). The gate's reason: \"{report.champion.get('reason', '')}\".",
             "",
             f"**Champion vs BiVAE**: {margins}: {'better on all four' if beats else 'not better on all four'}.",
         ]

@@ -36,6 +36,9 @@ class TrainSettings:
     holdout_scope: str = "global"
     #: Rolling-origin windows before the holdout's that the tuning objective averages (jobs.tune.tuning_splits).
     tuning_folds: int = 3
+    #: Tuning replaces the kept params only when the best trial's per-user gain over them, on the tuning
+    #: windows, exceeds this many standard errors (jobs.tune.adopt_or_keep); 0 always takes the best trial.
+    tuning_min_gain_se: float = 2.0
     champion_metric: str = "ndcg@10"
     gate_tolerance: float = 0.02
     seed: int = 42

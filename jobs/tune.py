@@ -30,7 +30,7 @@ from optuna.storages.journal import JournalFileBackend
 from jobs import warehouse
 from jobs.config import Settings
 from jobs.snapshot import load_snapshot, write_snapshot
-from jobs.train import best_params_path
+from jobs.train import best_params, best_params_path
 from models.base import TrainOptions
 from models.evaluation import Split, evaluate, metric_value, temporal_split
 from models.registry import build, model_class
@@ -113,13 +113,43 @@ def _record_trials(settings: Settings, study: optuna.Study, model: str) -> None:
         con.execute("commit")
 
 
-def _warm_start(study: optuna.Study, settings: Settings, model: str) -> None:
-    path = best_params_path(settings, model)
+def kept_params(settings: Settings, model: str) -> dict[str, Any]:
+    """The params tuning must beat: the last best, else the config defaults (as the search space names them)."""
+    if best_params_path(settings, model).exists():
+        return best_params(settings, model)
+    return model_class(model).config_class.space_defaults()
+
+
+def _warm_start(study: optuna.Study, model: str, incumbent: dict[str, Any]) -> None:
     finished = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    if path.exists() and not finished:
-        previous = json.loads(path.read_text())["params"]
-        study.enqueue_trial(previous, skip_if_exists=True)
-        log.info("%s: warm start from the last best params %s", model, previous)
+    if incumbent and not finished:
+        study.enqueue_trial(incumbent, skip_if_exists=True)
+        log.info("%s: warm start from %s", model, incumbent)
+
+
+def per_user_gain(settings: Settings, model: str, splits: list[Split], metric: str, challenger: dict[str, Any],
+                  incumbent: dict[str, Any]) -> tuple[np.ndarray, list[float]]:
+    """(per-user metric of ``challenger`` minus ``incumbent`` params over all ``splits``, incumbent's fold means)."""
+    k = int(metric.partition("@")[2] or min(settings.evaluate.cutoffs))
+    options = TrainOptions(seed=settings.train.seed)
+    gains, incumbent_values = [], []
+    for split in splits:
+        per_user = [evaluate(build(model, params).fit(split.train, options), split, (k,), settings.score.chunk_users)[0]
+                    for params in (challenger, incumbent)]
+        if metric not in per_user[0]:
+            raise KeyError(f"{metric} is not a per-user metric")
+        gains.append(per_user[0][metric].to_numpy() - per_user[1][metric].to_numpy())
+        incumbent_values.append(float(per_user[1][metric].mean()))
+    return np.concatenate(gains), incumbent_values
+
+
+def adopt_or_keep(gain: np.ndarray, min_gain_se: float) -> tuple[bool, str]:
+    """Adopt the challenger when its mean per-user gain exceeds ``min_gain_se`` standard errors; and why."""
+    mean = float(gain.mean()) if len(gain) else 0.0
+    se = float(gain.std(ddof=1) / np.sqrt(len(gain))) if len(gain) > 1 else float("inf")
+    verdict = mean > min_gain_se * se
+    what = "adopted" if verdict else "kept the previous params"
+    return verdict, f"{what}: per-user gain {mean:+.4f} over {len(gain)} user-windows, {min_gain_se:g} x SE = {min_gain_se * se:.4f}"
 
 
 def tune_model(settings: Settings, model: str, n_trials: int = 20, minutes: float = 10.0,
@@ -139,7 +169,8 @@ def tune_model(settings: Settings, model: str, n_trials: int = 20, minutes: floa
         pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1),
     )
     before = len(study.trials)  # counted before the warm-start trial is enqueued: it is one of the new ones
-    _warm_start(study, settings, model)
+    incumbent = kept_params(settings, model)
+    _warm_start(study, model, incumbent)
     study.optimize(_objective(settings, model, splits, metric), n_trials=n_trials, timeout=minutes * 60,
                    catch=(RuntimeError, ValueError))
     _record_trials(settings, study, model)
@@ -147,15 +178,28 @@ def tune_model(settings: Settings, model: str, n_trials: int = 20, minutes: floa
     if not completed:
         raise RuntimeError(f"study {name}: no trial completed")
     best = study.best_trial
-    path = best_params_path(settings, model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    params = best.user_attrs.get("config", best.params)
-    record = {"model": model, "study": name, "metric": metric, "value": best.value, "params": params,
-              "trial": best.number, "n_trials": len(study.trials)}
-    path.with_suffix(".tmp").write_text(json.dumps(record, indent=2))
-    path.with_suffix(".tmp").replace(path)
+    best_config = best.user_attrs.get("config", best.params)
     states = {s.name: sum(t.state == s for t in study.trials) for s in optuna.trial.TrialState}
     log.info("%s: %d new trials (%s); best %s=%.4f with %s", model, len(study.trials) - before,
-             {k: v for k, v in states.items() if v}, metric, best.value, params)
-    return {"model": model, "study": name, "best_value": best.value, "best_params": params,
+             {k: v for k, v in states.items() if v}, metric, best.value, best_config)
+    params, value, decision = best_config, best.value, "best trial"
+    if incumbent and best_config != incumbent and settings.train.tuning_min_gain_se > 0:
+        try:
+            gain, incumbent_values = per_user_gain(settings, model, splits, metric, best_config, incumbent)
+        except KeyError:  # a metric with no per-user values (coverage): the best trial stands
+            pass
+        else:
+            adopt, decision = adopt_or_keep(gain, settings.train.tuning_min_gain_se)
+            if not adopt:
+                params, value = incumbent, float(np.mean(incumbent_values))
+            log.info("%s: %s", model, decision)
+    path = best_params_path(settings, model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"model": model, "study": name, "metric": metric, "value": value, "params": params,
+              "decision": decision, "best_trial": best.number, "best_trial_value": best.value,
+              "best_trial_params": best_config, "n_trials": len(study.trials)}
+    path.with_suffix(".tmp").write_text(json.dumps(record, indent=2))
+    path.with_suffix(".tmp").replace(path)
+    return {"model": model, "study": name, "best_value": best.value, "best_params": best_config,
+            "value": value, "params": params, "decision": decision,
             "trials_total": len(study.trials), "trials_new": len(study.trials) - before}

@@ -146,8 +146,35 @@ class Config:
         """Suggest field values from an Optuna trial; the default is no tunable fields."""
         return {}
 
+    @classmethod
+    def space_defaults(cls) -> dict[str, Any]:
+        """The search space evaluated at the config's defaults (clipped into its ranges): a study's first trial.
+
+        Empty when a suggest name is not a field name (the sampler then starts on its own).
+        """
+        try:
+            return cls.search_space(_AtDefaults(asdict(cls())))
+        except KeyError:
+            return {}
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class _AtDefaults:
+    """Stands in for an Optuna trial: each ``suggest_*`` answers the default of the config field of that name."""
+
+    def __init__(self, defaults: dict[str, Any]) -> None:
+        self.defaults = defaults
+
+    def suggest_float(self, name: str, low: float, high: float, **kwargs: Any) -> float:
+        return min(max(float(self.defaults[name]), low), high)  # e.g. a weight decay of 0 on a log scale
+
+    def suggest_int(self, name: str, low: int, high: int, **kwargs: Any) -> int:
+        return min(max(int(self.defaults[name]), low), high)
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        return self.defaults[name]
 
 
 class Recommender(ABC):

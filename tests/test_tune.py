@@ -3,6 +3,7 @@
 import json
 
 import duckdb
+import numpy as np
 import pytest
 
 from jobs.config import load_settings
@@ -85,3 +86,40 @@ def test_objective_is_the_mean_over_rolling_origin_folds(settings):
         values.append(metric_value(evaluate(model, split, (10,))[1], "ndcg@10"))
     assert result["best_value"] == pytest.approx(sum(values) / 3, rel=1e-6)
     assert len(set(values)) > 1  # different windows, different values: not one fold counted thrice
+
+
+def test_a_gain_within_the_noise_keeps_the_previous_params():
+    from jobs.tune import adopt_or_keep
+
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0.0, 0.1, 2000)  # per-user gains around 0: SE = 0.1 / sqrt(2000) = 0.0022
+    assert not adopt_or_keep(noise - noise.mean() + 0.003, 2.0)[0]  # 1.3 SE: kept
+    adopt, reason = adopt_or_keep(noise - noise.mean() + 0.006, 2.0)  # 2.7 SE: adopted
+    assert adopt and reason.startswith("adopted") and "2000 user-windows" in reason
+    assert adopt_or_keep(noise - noise.mean() + 0.003, 0.0)[0]  # 0 standard errors: any gain is taken
+    assert not adopt_or_keep(np.array([0.5]), 0.0)[0]  # one user says nothing about the noise
+
+
+@pytest.mark.parametrize("min_gain_se, kept", [(0.0, False), (1e6, True)])
+def test_tuning_keeps_the_defaults_unless_the_best_trial_clears_the_bar(settings, min_gain_se, kept):
+    from models.registry import model_class
+
+    settings = settings.with_overrides(train={"tuning_min_gain_se": min_gain_se})
+    result = tune_model(settings, "ease", n_trials=4, minutes=5)
+    defaults = model_class("ease").config_class.space_defaults()
+    assert defaults == {"regularization": 250.0}
+    saved = json.loads(best_params_path(settings, "ease").read_text())
+    rows = trials(settings)
+    assert json.loads(rows[0][3]) == defaults  # the first trial is the defaults
+    assert saved["params"] == result["params"]
+    assert saved["best_trial_params"] == result["best_params"] and result["best_value"] == max(r[2] for r in rows)
+    assert result["best_params"] != defaults  # some trial beat the defaults, by however little
+    if kept:
+        assert saved["params"] == defaults and saved["decision"].startswith("kept")
+        assert saved["value"] == pytest.approx(rows[0][2], rel=1e-6)  # the defaults' own trial value
+    elif not kept:
+        assert saved["params"] == result["best_params"] and saved["value"] == result["best_value"]
+    # The nightly run trains with what was kept.
+    run_nightly(settings, run_id="night-kept", skip_ingest=True)
+    record = json.loads((settings.run_dir("night-kept") / "metrics" / "ease.json").read_text())
+    assert record["params"]["regularization"] == pytest.approx(saved["params"]["regularization"])
