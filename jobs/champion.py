@@ -4,21 +4,26 @@ Tonight's challenger is the best candidate on tonight's holdout by the configure
 reigning champion unless it is worse than the champion's recorded value beyond a relative tolerance; then
 the champion's own artifact (from the run that crowned it) scores tonight instead. Every decision is a row
 in ``champions`` with its reason, and every candidate's metrics go to ``model_metrics``.
+
+The reason also says how far tonight's best leads the runner-up in standard errors of their paired per-user
+difference: on a small holdout two candidates a few thousandths apart are a coin toss, and whoever reads the
+decision should know when it was one.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from jobs.config import Settings
 from jobs.runs import RunContext
-from jobs.train import load_metrics
+from jobs.train import load_metrics, per_user_path
 from jobs.warehouse import run_sql
 
 log = logging.getLogger("recs.champion")
@@ -64,17 +69,42 @@ def decide(metric: str, challenger: Reign, previous: Reign | None, tolerance: fl
                             f"{previous.model} {previous.value:.4f} within the {tolerance:.0%} tolerance"), **common)
 
 
-def best_candidate(metrics: dict[str, dict[str, Any]], metric: str, run_id: str) -> Reign:
+def ranked_candidates(metrics: dict[str, dict[str, Any]], metric: str) -> list[tuple[float, str]]:
+    """(value, model) of every candidate that reported ``metric``, best first (popularity last among equals)."""
     name, _, k = metric.partition("@")
     scored = []
     for model, record in metrics.items():
         values = [m["value"] for m in record["metrics"] if m["metric"] == name and (m["k"] == int(k) if k else m["k"] is None)]
         if values and values[0] is not None and not math.isnan(values[0]):
             scored.append((values[0], model))
+    return sorted(scored, key=lambda pair: (pair[0], pair[1] != "popularity"), reverse=True)
+
+
+def best_candidate(metrics: dict[str, dict[str, Any]], metric: str, run_id: str) -> Reign:
+    scored = ranked_candidates(metrics, metric)
     if not scored:
         raise RuntimeError(f"no candidate reported {metric}; trained: {sorted(metrics)}")
-    value, model = max(scored, key=lambda pair: (pair[0], pair[1] != "popularity"))
+    value, model = scored[0]
     return Reign(model=model, run_id=run_id, value=value)
+
+
+def lead_over_runner_up(run_dir: Any, metric: str, ranked: list[tuple[float, str]]) -> str:
+    """'; it leads <runner-up> by d, z standard errors of the per-user difference (...)', or '' when unknown."""
+    if len(ranked) < 2:
+        return ""
+    (_, best), (_, second) = ranked[:2]
+    paths = [per_user_path(run_dir, model) for model in (best, second)]
+    if not all(path.exists() for path in paths):
+        return ""
+    joined = pd.read_parquet(paths[0]).merge(pd.read_parquet(paths[1]), on="user_index", suffixes=("_best", "_second"))
+    difference = (joined[f"{metric}_best"] - joined[f"{metric}_second"]).to_numpy()
+    if len(difference) < 2:
+        return ""
+    se = float(difference.std(ddof=1)) / math.sqrt(len(difference))
+    z = float(difference.mean()) / se if se > 0 else math.inf
+    verdict = "beyond the noise" if z >= 2 else "within the noise: a coin toss between them"
+    return (f"; {best} leads {second} by {difference.mean():.4f}, {z:.1f} standard errors of the per-user "
+            f"difference over {len(difference)} users ({verdict})")
 
 
 def previous_reign(con: duckdb.DuckDBPyConnection, run_id: str) -> Reign | None:
@@ -100,6 +130,9 @@ def select_champion(settings: Settings, run: RunContext, con: duckdb.DuckDBPyCon
         challenger = best_candidate(metrics, settings.train.champion_metric, run.run_id)
         previous = None if force_promote else previous_reign(con, run.run_id)
         decision = decide(settings.train.champion_metric, challenger, previous, settings.train.gate_tolerance)
+        ranked = ranked_candidates(metrics, settings.train.champion_metric)
+        lead = lead_over_runner_up(run.dir(settings), settings.train.champion_metric, ranked)
+        decision = replace(decision, reason=decision.reason + lead)
         run_sql(con, "champions/record", {"run_id": run.run_id, "decided_at": decided_at, **asdict(decision)})
         con.execute("update runs set champion_model = $m where run_id = $r", {"m": decision.champion_model, "r": run.run_id})
         con.execute("commit")

@@ -2,7 +2,8 @@
 
 One call per model, so Airflow can fan candidates out over workers (``train_candidate.expand(model=...)``).
 Each call writes only its own files under ``outputs/runs/<run>/``: ``metrics/<model>.json`` (holdout
-summary, params, timings) and ``models/<model>.pkl`` (the artifact that scores tonight if it wins).
+summary, params, timings), ``metrics/<model>.users.parquet`` (the champion metric per holdout user, for the
+gate's noise estimate) and ``models/<model>.pkl`` (the artifact that scores tonight if it wins).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ log = logging.getLogger("recs.train")
 
 def metrics_path(run_dir: Path, model: str) -> Path:
     return run_dir / "metrics" / f"{model}.json"
+
+
+def per_user_path(run_dir: Path, model: str) -> Path:
+    return run_dir / "metrics" / f"{model}.users.parquet"
 
 
 def artifact_path(run_dir: Path, model: str) -> Path:
@@ -60,7 +65,7 @@ def train_candidate(settings: Settings, run: RunContext, model: str, params: dic
                            settings.train.holdout_scope)
     holdout_model = build(model, params)
     train_seconds = fit_timed(holdout_model, split.train, options)
-    _, summary = evaluate(holdout_model, split, settings.evaluate.cutoffs, settings.score.chunk_users)
+    per_user, summary = evaluate(holdout_model, split, settings.evaluate.cutoffs, settings.score.chunk_users)
     summary.loc[len(summary)] = {"metric": "train_seconds", "k": None, "value": train_seconds}
 
     final_model = build(model, params)
@@ -77,6 +82,11 @@ def train_candidate(settings: Settings, run: RunContext, model: str, params: dic
     }
     out = metrics_path(run_dir, model)
     out.parent.mkdir(parents=True, exist_ok=True)
+    metric = settings.train.champion_metric
+    if metric in per_user:
+        users_out = per_user_path(run_dir, model)
+        per_user[["user_index", metric]].to_parquet(users_out.with_suffix(".tmp"), index=False)
+        users_out.with_suffix(".tmp").replace(users_out)
     tmp = out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(record, indent=2))
     tmp.replace(out)

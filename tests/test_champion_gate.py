@@ -2,11 +2,14 @@
 
 from datetime import datetime
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from jobs.champion import Reign, decide
+from jobs.champion import Reign, decide, lead_over_runner_up
 from jobs.config import load_settings
 from jobs.pipeline import run_nightly
+from jobs.train import per_user_path
 from tests.pipeline_helpers import published, seed_ratings, taste_ratings
 
 
@@ -38,12 +41,33 @@ def test_same_model_is_retained_with_tonights_artifact():
     assert (d.decision, d.champion_run_id) == ("retained", "r2")
 
 
+def test_reason_says_whether_the_lead_over_the_runner_up_is_beyond_the_noise(tmp_path):
+    (tmp_path / "metrics").mkdir()
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0, 1, 1000)  # per-user nDCG of the runner-up; the best adds a lead plus noise (sd 0.1)
+
+    def write(model: str, values: np.ndarray) -> None:
+        pd.DataFrame({"user_index": np.arange(1000), "ndcg@10": values}).to_parquet(per_user_path(tmp_path, model))
+
+    write("ease", base)
+    write("itemknn", base + 0.003 + rng.normal(0, 0.1, 1000))  # SE of the difference ~0.0032: ~1 SE
+    write("ials", base + 0.05 + rng.normal(0, 0.1, 1000))  # ~16 SE
+    close = lead_over_runner_up(tmp_path, "ndcg@10", [(0.503, "itemknn"), (0.5, "ease")])
+    assert close.startswith("; itemknn leads ease by") and "within the noise" in close and "1000 users" in close
+    clear = lead_over_runner_up(tmp_path, "ndcg@10", [(0.55, "ials"), (0.5, "ease")])
+    assert "beyond the noise" in clear
+    assert lead_over_runner_up(tmp_path, "ndcg@10", [(0.5, "ease")]) == ""  # no runner-up
+    assert lead_over_runner_up(tmp_path, "ndcg@10", [(0.6, "bpr"), (0.5, "ease")]) == ""  # no per-user file
+
+
 @pytest.mark.slow
 def test_kept_champion_scores_with_its_old_artifact_and_new_users_fall_back(tmp_path):
     settings = load_settings(home=tmp_path).with_overrides(score={"top_n": 5}, publish={"keep_versions": 1})
     seed_ratings(settings, taste_ratings(days=20, start="2026-10-01"))
-    first = run_nightly(settings.with_overrides(train={"models": ("ease",)}), run_id="night1", skip_ingest=True)
-    assert first["champion"]["decision"] == "first"
+    first = run_nightly(settings.with_overrides(train={"models": ("ease", "popularity")}), run_id="night1", skip_ingest=True)
+    assert first["champion"]["decision"] == "first" and first["champion"]["model"] == "ease"
+    reason = published(settings, "select reason from champions where run_id = 'night1'")[0][0]
+    assert "ease leads popularity by" in reason and "beyond the noise" in reason, reason
 
     # Night 2: new users arrive and only popularity is a candidate; on planted taste data it is far worse.
     newcomers = taste_ratings(n_users=10, days=1, seed=9, start="2026-10-22").assign(user_id=lambda f: "new" + f.user_id)
