@@ -21,7 +21,7 @@ export PATH := $(BIN):$(PATH)
 SAMPLE_END ?= 2026-11-20
 DEMO_DATE ?= 2026-11-21
 
-.PHONY: install demo test test-fast sample airflow lint bench bench-quality clean lock
+.PHONY: install demo test test-fast sample airflow lint bench bench-quality bench-protocols clean lock
 
 install: $(STAMP)
 
@@ -62,6 +62,10 @@ bench: install
 
 bench-quality: install
 	$(BIN)/python -m jobs.bench_quality --out docs/benchmarks.md
+
+# Does the pipeline's time-based holdout rank the families as the random test split does? (after bench-quality)
+bench-protocols: install
+	$(BIN)/python -m jobs.bench_protocols --out docs/benchmarks.md
 
 # Refresh the constraints file from the current venv (run after changing dependencies and passing the tests).
 lock:

@@ -1,0 +1,126 @@
+"""``make bench-protocols``: do the pipeline's time-based holdout and the benchmark's random test split agree?
+
+The quality benchmark (``jobs.bench_quality``) scores the gate's champion on Microsoft Recommenders' random
+per-item split of MovieLens-100K, while the gate and tuning judge models on a time-based holdout of the train
+split. This measures, for each family with the params the quality benchmark kept (``<work>/tuned``, else the
+defaults), nDCG@10 on the latest ``--windows`` rolling-origin windows of that holdout (each user's latest 10 %,
+then the 10 % before, ...) and on the test split, and how well each window's ranking of the families agrees
+with the test split's (Kendall's tau). Models are fitted directly (``models/``), not through the pipeline: the
+same data, split and metrics, without the pipeline's minutes. The table goes to ``--out`` between
+``<!-- protocols:start -->`` and ``<!-- protocols:end -->``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.stats import kendalltau
+
+from jobs.bench_quality_report import machine, write_section
+from jobs.config import PROJECT_ROOT
+from jobs.movielens import load_ml100k, python_stratified_split, ranking_metrics
+from models.base import Interactions, TrainOptions
+from models.evaluation import evaluate, metric_value, temporal_split, top_items
+from models.registry import build
+
+FAMILIES = ("popularity", "itemknn", "ease", "ials", "bpr", "biased_mf", "content_tfidf", "hybrid")
+START, END = "<!-- protocols:start -->", "<!-- protocols:end -->"
+K, SEED, FRACTION = 10, 42, 0.1
+
+log = logging.getLogger("recs.bench_protocols")
+
+
+def interactions(train: pd.DataFrame, items: pd.DataFrame) -> tuple[Interactions, np.ndarray]:
+    """The train split as Interactions (ratings as values, item features attached) and rated_at in CSR order."""
+    users, user_index = np.unique(train["user_id"].astype(str), return_inverse=True)
+    item_ids, item_index = np.unique(train["item_id"].astype(str), return_inverse=True)
+    shape = (len(users), len(item_ids))
+    matrix = sp.csr_matrix((train["rating"].to_numpy(np.float32), (user_index, item_index)), shape=shape)
+    rated_at = sp.csr_matrix((train["timestamp"].to_numpy(np.float64), (user_index, item_index)), shape=shape)
+    matrix.sort_indices()
+    rated_at.sort_indices()
+    features = items.assign(item_id=items["item_id"].astype(str)).set_index("item_id").reindex(item_ids)
+    return Interactions(matrix, users, item_ids, item_features=features), rated_at.data
+
+
+def kept_params(work: Path, family: str) -> dict[str, Any]:
+    path = work / "tuned" / f"{family}.best.json"
+    return json.loads(path.read_text())["params"] if path.exists() else {}
+
+
+def ndcg_on_test_split(family: str, params: dict[str, Any], data: Interactions, test: pd.DataFrame) -> float:
+    model = build(family, params).fit(data, TrainOptions(seed=SEED))
+    top = top_items(model, np.arange(data.n_users), K, data.matrix)
+    recs = pd.DataFrame({"user_id": np.repeat(data.user_ids, K), "item_id": data.item_ids[top.ravel()],
+                         "rank": np.tile(np.arange(1, K + 1), data.n_users)})
+    truth = test.assign(user_id=test["user_id"].astype(str), item_id=test["item_id"].astype(str))
+    return ranking_metrics(truth, recs, K)["ndcg@k"]
+
+
+def window_ndcg(family: str, params: dict[str, Any], data: Interactions, rated_at: np.ndarray, fold: int) -> float:
+    split = temporal_split(data, rated_at, FRACTION, "user", fold)
+    model = build(family, params).fit(split.train, TrainOptions(seed=SEED))
+    return metric_value(evaluate(model, split, (K,))[1], f"ndcg@{K}")
+
+
+def measure(work: Path, families: tuple[str, ...], windows: int, wheel: Path | None) -> pd.DataFrame:
+    ml = load_ml100k(work / "cache", wheel)
+    train, test = python_stratified_split(ml.ratings, ratio=0.75, filter_by="item", seed=SEED)
+    data, rated_at = interactions(train, ml.items)
+    rows = []
+    for family in families:
+        params = kept_params(work, family)
+        row = {"model": family, "test": ndcg_on_test_split(family, params, data, test)}
+        for fold in range(windows):
+            row[f"window {fold}"] = window_ndcg(family, params, data, rated_at, fold)
+        log.info("%s %s: %s", family, params or "defaults", {k: round(v, 4) for k, v in row.items() if k != "model"})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def render(table: pd.DataFrame, date: str) -> str:
+    windows = [c for c in table.columns if c.startswith("window")]
+    lines = [START, "### Does the time-based holdout agree with the random test split?", "",
+             f"`make bench-protocols` (`python -m jobs.bench_protocols --out docs/benchmarks.md`), run on {date}; "
+             f"{machine()}. nDCG@10 of each family with the params the quality benchmark kept (else its defaults) "
+             "on the test split above and on rolling-origin windows of the pipeline's holdout of the train split "
+             "(window 0: each user's latest 10 %, the gate's; window 1: the 10 % before, with the later rows left "
+             "out; tuning averages windows 1-3). Bold: each column's best. Last row: Kendall's tau between the "
+             "column's ranking of the families and the test split's.", "",
+             "| model | test split | " + " | ".join(windows) + " |", "|---|" + "---|" * (1 + len(windows))]
+    best = {c: table[c].max() for c in ["test", *windows]}
+    for _, row in table.iterrows():
+        cells = [f"**{row[c]:.4f}**" if row[c] == best[c] else f"{row[c]:.4f}" for c in ["test", *windows]]
+        lines.append(f"| {row['model']} | " + " | ".join(cells) + " |")
+    taus = [kendalltau(table["test"], table[c]).statistic for c in windows]
+    lines.append("| Kendall's tau with the test split | 1 | " + " | ".join(f"{t:+.2f}" for t in taus) + " |")
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--work", type=Path, default=PROJECT_ROOT / "outputs" / "bench",
+                        help="the quality benchmark's work folder: data cache and kept params")
+    parser.add_argument("--families", default=",".join(FAMILIES), help="comma-separated model families")
+    parser.add_argument("--windows", type=int, default=4, help="rolling-origin windows of the holdout")
+    parser.add_argument("--wheel", type=Path, help="a recbole wheel already on disk (no download)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    families = tuple(f.strip() for f in args.families.split(",") if f.strip())
+    table = measure(args.work, families, args.windows, args.wheel)
+    write_section(args.out, render(table, datetime.now(UTC).date().isoformat()), START, END)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
