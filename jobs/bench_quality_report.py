@@ -158,7 +158,8 @@ def render(report: Report, date: str, machine_text: str) -> str:
                      f"it dropped) holds {', '.join(map(str, sorted(users)))} users here")
     worse = [r.model for r in report.rows if r.defaults and r.metrics["ndcg@k"] < r.defaults["ndcg@k"] - 1e-4]
     if worse:
-        notes.append(f"tuned on it, {', '.join(worse)} score below their defaults on the test split")
+        notes.append(f"tuned on it, {', '.join(worse)} {'scores' if len(worse) == 1 else 'score'} below "
+                     f"{'its' if len(worse) == 1 else 'their'} defaults on the test split")
     if pop:
         below = [r.model for r in report.rows if r.model != "popularity" and r.metrics["ndcg@k"] <= pop.metrics["ndcg@k"]]
         ratios = ", ".join(f"{r.model} {r.metrics['ndcg@k'] / pop.metrics['ndcg@k']:.2f}x" for r in report.rows
