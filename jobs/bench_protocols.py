@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from scipy.stats import kendalltau
 
 from jobs.bench_quality_report import machine, write_section
@@ -40,15 +39,10 @@ log = logging.getLogger("recs.bench_protocols")
 
 def interactions(train: pd.DataFrame, items: pd.DataFrame) -> tuple[Interactions, np.ndarray]:
     """The train split as Interactions (ratings as values, item features attached) and rated_at in CSR order."""
-    users, user_index = np.unique(train["user_id"].astype(str), return_inverse=True)
-    item_ids, item_index = np.unique(train["item_id"].astype(str), return_inverse=True)
-    shape = (len(users), len(item_ids))
-    matrix = sp.csr_matrix((train["rating"].to_numpy(np.float32), (user_index, item_index)), shape=shape)
-    rated_at = sp.csr_matrix((train["timestamp"].to_numpy(np.float64), (user_index, item_index)), shape=shape)
-    matrix.sort_indices()
-    rated_at.sort_indices()
-    features = items.assign(item_id=items["item_id"].astype(str)).set_index("item_id").reindex(item_ids)
-    return Interactions(matrix, users, item_ids, item_features=features), rated_at.data
+    data = Interactions.from_frame(train)
+    rated_at = Interactions.from_frame(train, rating_col="timestamp", dtype=np.float64).matrix.data
+    data.item_features = items.assign(item_id=items["item_id"].astype(str)).set_index("item_id").reindex(data.item_ids)
+    return data, rated_at
 
 
 def kept_params(work: Path, family: str) -> dict[str, Any]:

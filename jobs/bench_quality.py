@@ -137,11 +137,6 @@ def tune_family(settings: Settings, family: str, trials: int, minutes: float, tu
             "holdout_ndcg": result["value"], "params": result["params"], "decision": result["decision"]}
 
 
-def default_params(family: str) -> dict[str, Any]:
-    """``family``'s search space evaluated at its config defaults (what the study's first trial tries)."""
-    return model_class(family).config_class.space_defaults()
-
-
 def use_saved_params(settings: Settings, models: tuple[str, ...], tuned_dir: Path) -> None:
     """Copy the kept best params of ``models`` (where any) into the home, where ``run_nightly`` reads them."""
     for model in models:
@@ -182,13 +177,14 @@ def run_benchmark(data: MovieLens, work: Path, families: tuple[str, ...] = FAMIL
             tuning = tune_family(settings, family, budget, minutes, tuned_dir)
         else:
             use_saved_params(settings, (family,), tuned_dir)
-        if defaults is not None and tuning["params"] == default_params(family):
-            row = defaults  # the defaults won on the holdout: the tuned run would repeat this one
+        defaults_in_space = model_class(family).config_class.space_defaults()
+        if defaults is not None and tuning["params"] == defaults_in_space:
+            row = defaults  # tuning kept the defaults: the tuned run would repeat this one
         else:
             row = family_run(settings, family, f"bench-{family}", train, test)
         row.tuning = tuning
         row.defaults = defaults.metrics if defaults else {}
-        row.space = tuple(default_params(family))
+        row.space = tuple(defaults_in_space)
         rows.append(row)
         log.info("%s: %s coverage %.3f (nightly %.1fs)", family, {k: round(v, 4) for k, v in row.metrics.items()},
                  row.coverage, row.nightly_seconds)

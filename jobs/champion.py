@@ -80,14 +80,6 @@ def ranked_candidates(metrics: dict[str, dict[str, Any]], metric: str) -> list[t
     return sorted(scored, key=lambda pair: (pair[0], pair[1] != "popularity"), reverse=True)
 
 
-def best_candidate(metrics: dict[str, dict[str, Any]], metric: str, run_id: str) -> Reign:
-    scored = ranked_candidates(metrics, metric)
-    if not scored:
-        raise RuntimeError(f"no candidate reported {metric}; trained: {sorted(metrics)}")
-    value, model = scored[0]
-    return Reign(model=model, run_id=run_id, value=value)
-
-
 def lead_over_runner_up(run_dir: Any, metric: str, ranked: list[tuple[float, str]]) -> str:
     """'; it leads <runner-up> by d, z standard errors of the per-user difference (...)', or '' when unknown."""
     if len(ranked) < 2:
@@ -127,11 +119,14 @@ def select_champion(settings: Settings, run: RunContext, con: duckdb.DuckDBPyCon
             for m in record["metrics"]
         ]
         con.executemany("insert into model_metrics values (?, ?, ?, ?, ?, ?)", rows)
-        challenger = best_candidate(metrics, settings.train.champion_metric, run.run_id)
+        metric = settings.train.champion_metric
+        ranked = ranked_candidates(metrics, metric)
+        if not ranked:
+            raise RuntimeError(f"no candidate reported {metric}; trained: {sorted(metrics)}")
+        challenger = Reign(model=ranked[0][1], run_id=run.run_id, value=ranked[0][0])
         previous = None if force_promote else previous_reign(con, run.run_id)
-        decision = decide(settings.train.champion_metric, challenger, previous, settings.train.gate_tolerance)
-        ranked = ranked_candidates(metrics, settings.train.champion_metric)
-        lead = lead_over_runner_up(run.dir(settings), settings.train.champion_metric, ranked)
+        decision = decide(metric, challenger, previous, settings.train.gate_tolerance)
+        lead = lead_over_runner_up(run.dir(settings), metric, ranked)
         decision = replace(decision, reason=decision.reason + lead)
         run_sql(con, "champions/record", {"run_id": run.run_id, "decided_at": decided_at, **asdict(decision)})
         con.execute("update runs set champion_model = $m where run_id = $r", {"m": decision.champion_model, "r": run.run_id})

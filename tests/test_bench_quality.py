@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jobs.bench_quality import default_params, run_benchmark, step_timer
+from jobs.bench_quality import run_benchmark, step_timer
 from jobs.bench_quality_report import END, START, render, write_section
 from jobs.movielens import (
     INTER_MEMBER,
@@ -20,6 +20,7 @@ from jobs.movielens import (
     ranking_metrics,
     read_wheel,
 )
+from models.registry import model_class
 
 # --- the split ------------------------------------------------------------------------------------------------
 
@@ -211,6 +212,9 @@ def test_write_section_creates_the_file_with_a_heading(tmp_path) -> None:
 
 
 def test_default_params_are_the_search_space_at_the_defaults() -> None:
+    def default_params(family: str) -> dict:
+        return model_class(family).config_class.space_defaults()
+
     assert default_params("ease") == {"regularization": 250.0}
     assert default_params("popularity") == {}
     tower = default_params("two_tower")
