@@ -40,7 +40,9 @@ log = logging.getLogger("recs.bench_protocols")
 def interactions(train: pd.DataFrame, items: pd.DataFrame) -> tuple[Interactions, np.ndarray]:
     """The train split as Interactions (ratings as values, item features attached) and rated_at in CSR order."""
     data = Interactions.from_frame(train)
-    rated_at = Interactions.from_frame(train, rating_col="timestamp", dtype=np.float64).matrix.data
+    # CSR order is (user, item) in sorted id order; float64 keeps epoch seconds exact (the matrix is float32).
+    keys = train.assign(user_id=train["user_id"].astype(str), item_id=train["item_id"].astype(str))
+    rated_at = keys.sort_values(["user_id", "item_id"])["timestamp"].to_numpy(np.float64)
     data.item_features = items.assign(item_id=items["item_id"].astype(str)).set_index("item_id").reindex(data.item_ids)
     return data, rated_at
 

@@ -128,15 +128,11 @@ class Interactions:
         return out
 
     @classmethod
-    def from_frame(cls, frame: Any, user_col: str = "user_id", item_col: str = "item_id", rating_col: str = "rating",
-                   dtype: Any = np.float32) -> Self:
-        """Build from a DataFrame of (user, item, rating) rows; ids are sorted so the result is deterministic.
-
-        ``dtype`` float64 keeps epoch-second values exact (``rating_col="timestamp"``): float32 rounds them to ~1 min.
-        """
+    def from_frame(cls, frame: Any, user_col: str = "user_id", item_col: str = "item_id", rating_col: str = "rating") -> Self:
+        """Build from a DataFrame of (user, item, rating) rows; ids are sorted so the result is deterministic."""
         users, user_idx = np.unique(frame[user_col].astype(str).to_numpy(), return_inverse=True)
         items, item_idx = np.unique(frame[item_col].astype(str).to_numpy(), return_inverse=True)
-        values = frame[rating_col].to_numpy(dtype=dtype) if rating_col in frame else np.ones(len(frame), dtype)
+        values = frame[rating_col].to_numpy(dtype=np.float32) if rating_col in frame else np.ones(len(frame), np.float32)
         matrix = sp.csr_matrix((values, (user_idx, item_idx)), shape=(len(users), len(items)))
         return cls(matrix=matrix, user_ids=users.astype(object), item_ids=items.astype(object))
 

@@ -7,14 +7,15 @@ from jobs.bench_protocols import END, START, interactions, render
 
 def test_interactions_keep_ratings_and_times_together_in_csr_order() -> None:
     train = pd.DataFrame({"user_id": ["2", "1", "2", "1"], "item_id": ["b", "c", "a", "a"],
-                          "rating": [4.0, 5.0, 3.0, 1.0], "timestamp": [40, 30, 20, 10]})
+                          "rating": [4.0, 5.0, 3.0, 1.0],
+                          "timestamp": [1_700_000_004, 1_700_000_003, 1_700_000_002, 1_700_000_001]})
     items = pd.DataFrame({"item_id": ["a", "b", "c"], "title": ["A", "B", "C"], "genres": ["x", "y", "z"]})
     data, rated_at = interactions(train, items)
     assert list(data.user_ids) == ["1", "2"] and list(data.item_ids) == ["a", "b", "c"]
-    # CSR order: user 1 (a, c), user 2 (a, b); each stored rating next to its own time.
+    # CSR order: user 1 (a, c), user 2 (a, b); each stored rating next to its own time, to the second.
     assert data.matrix.indices.tolist() == [0, 2, 0, 1]
     assert data.matrix.data.tolist() == [1.0, 5.0, 3.0, 4.0]
-    assert rated_at.tolist() == [10, 30, 20, 40]
+    assert rated_at.tolist() == [1_700_000_001, 1_700_000_003, 1_700_000_002, 1_700_000_004]  # exact: float64
     assert list(data.item_features["title"]) == ["A", "B", "C"]
 
 
