@@ -5,7 +5,8 @@ per-item split of MovieLens-100K, while the gate and tuning judge models on a ti
 split. This measures, for each family with the params the quality benchmark kept (``<work>/tuned``, else the
 defaults), nDCG@10 on the latest ``--windows`` rolling-origin windows of that holdout (each user's latest 10 %,
 then the 10 % before, ...) and on the test split, and how well each window's ranking of the families agrees
-with the test split's (Kendall's tau). Models are fitted directly (``models/``), not through the pipeline: the
+with the test split's (Kendall's tau). A probe then scores item-kNN and EASE from a recency-weighted history
+(the fit unchanged) to show what the time-ordered windows reward. Models are fitted directly (``models/``), not through the pipeline: the
 same data, split and metrics, without the pipeline's minutes. The table goes to ``--out`` between
 ``<!-- protocols:start -->`` and ``<!-- protocols:end -->``.
 """
@@ -21,18 +22,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy.stats import kendalltau
 
 from jobs.bench_quality_report import machine, write_section
 from jobs.config import PROJECT_ROOT
 from jobs.movielens import load_ml100k, python_stratified_split, ranking_metrics
-from models.base import Interactions, TrainOptions
+from models.base import Interactions, Recommender, TrainOptions
 from models.evaluation import evaluate, metric_value, temporal_split, top_items
 from models.registry import build
 
 FAMILIES = ("popularity", "itemknn", "ease", "ials", "bpr", "biased_mf", "content_tfidf", "hybrid")
 START, END = "<!-- protocols:start -->", "<!-- protocols:end -->"
 K, SEED, FRACTION = 10, 42, 0.1
+#: The probe: families whose scores are ``history @ weights``, and the half-life of its recency weighting
+#: (a MovieLens rating sitting lasts minutes).
+PROBE_FAMILIES, PROBE_HALF_LIFE_S = ("itemknn", "ease"), 600.0
 
 log = logging.getLogger("recs.bench_protocols")
 
@@ -52,8 +57,35 @@ def kept_params(work: Path, family: str) -> dict[str, Any]:
     return json.loads(path.read_text())["params"] if path.exists() else {}
 
 
-def ndcg_on_test_split(family: str, params: dict[str, Any], data: Interactions, test: pd.DataFrame) -> float:
+def fitted(family: str, params: dict[str, Any], data: Interactions, times: sp.csr_matrix,
+           half_life_s: float | None = None) -> Recommender:
+    """``family`` fitted on ``data``; with ``half_life_s``, scored from a recency-weighted history (the probe)."""
     model = build(family, params).fit(data, TrainOptions(seed=SEED))
+    if half_life_s is not None:
+        if family not in PROBE_FAMILIES:
+            raise ValueError(f"the recency probe scores from model.history: one of {PROBE_FAMILIES}, not {family!r}")
+        model.history = recency_weighted(data.implicit(), times, half_life_s)
+    return model
+
+
+def recency_weighted(history: sp.csr_matrix, times: sp.csr_matrix, half_life_s: float) -> sp.csr_matrix:
+    """``history`` with each entry weighted 2^(-age / half_life_s), age counted back from the user's latest entry.
+
+    ``times`` holds the epoch seconds of ``times``' own stored entries; only those in ``history``'s pattern count.
+    """
+    times = times.multiply(history > 0).tocsr()
+    times.sort_indices()
+    out = history.tocsr(copy=True).astype(np.float32)
+    out.sort_indices()
+    if not np.array_equal(times.indices, out.indices) or not np.array_equal(times.indptr, out.indptr):
+        raise ValueError("times must have a time for every entry of history")
+    latest = times.max(axis=1).toarray().ravel()  # epoch seconds are positive: implicit zeros never win
+    age = np.repeat(latest, np.diff(times.indptr)) - times.data
+    out.data = np.exp2(-age / half_life_s).astype(np.float32)
+    return out
+
+
+def ndcg_on_test_split(model: Recommender, data: Interactions, test: pd.DataFrame) -> float:
     top = top_items(model, np.arange(data.n_users), K, data.matrix)
     recs = pd.DataFrame({"user_id": np.repeat(data.user_ids, K), "item_id": data.item_ids[top.ravel()],
                          "rank": np.tile(np.arange(1, K + 1), data.n_users)})
@@ -61,28 +93,38 @@ def ndcg_on_test_split(family: str, params: dict[str, Any], data: Interactions, 
     return ranking_metrics(truth, recs, K)["ndcg@k"]
 
 
-def window_ndcg(family: str, params: dict[str, Any], data: Interactions, rated_at: np.ndarray, fold: int) -> float:
-    split = temporal_split(data, rated_at, FRACTION, "user", fold)
-    model = build(family, params).fit(split.train, TrainOptions(seed=SEED))
-    return metric_value(evaluate(model, split, (K,))[1], f"ndcg@{K}")
+def scores(family: str, params: dict[str, Any], data: Interactions, rated_at: np.ndarray, test: pd.DataFrame,
+           windows: int, half_life_s: float | None = None) -> dict[str, float]:
+    """nDCG@10 of ``family`` on the test split and on each of the latest ``windows`` windows of the holdout."""
+    times = sp.csr_matrix((rated_at, data.matrix.indices, data.matrix.indptr), shape=data.matrix.shape)
+    row = {"test": ndcg_on_test_split(fitted(family, params, data, times, half_life_s), data, test)}
+    for fold in range(windows):
+        split = temporal_split(data, rated_at, FRACTION, "user", fold)
+        model = fitted(family, params, split.train, times, half_life_s)
+        row[f"window {fold}"] = metric_value(evaluate(model, split, (K,))[1], f"ndcg@{K}")
+    return row
 
 
-def measure(work: Path, families: tuple[str, ...], windows: int, wheel: Path | None) -> pd.DataFrame:
+def measure(work: Path, families: tuple[str, ...], windows: int, wheel: Path | None,
+            half_life_s: float = PROBE_HALF_LIFE_S) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The families' table, and the probe's: PROBE_FAMILIES scored from plain and recency-weighted histories."""
     ml = load_ml100k(work / "cache", wheel)
     train, test = python_stratified_split(ml.ratings, ratio=0.75, filter_by="item", seed=SEED)
     data, rated_at = interactions(train, ml.items)
-    rows = []
+    rows, probe = [], []
     for family in families:
         params = kept_params(work, family)
-        row = {"model": family, "test": ndcg_on_test_split(family, params, data, test)}
-        for fold in range(windows):
-            row[f"window {fold}"] = window_ndcg(family, params, data, rated_at, fold)
+        row = {"model": family, **scores(family, params, data, rated_at, test, windows)}
         log.info("%s %s: %s", family, params or "defaults", {k: round(v, 4) for k, v in row.items() if k != "model"})
         rows.append(row)
-    return pd.DataFrame(rows)
+        if family in PROBE_FAMILIES:
+            weighted = scores(family, params, data, rated_at, test, windows, half_life_s)
+            log.info("%s, recency-weighted history: %s", family, {k: round(v, 4) for k, v in weighted.items()})
+            probe += [{**row, "history": "as is"}, {"model": family, **weighted, "history": "recency-weighted"}]
+    return pd.DataFrame(rows), pd.DataFrame(probe)
 
 
-def render(table: pd.DataFrame, date: str) -> str:
+def render(table: pd.DataFrame, probe: pd.DataFrame, date: str) -> str:
     windows = [c for c in table.columns if c.startswith("window")]
     lines = [START, "### Does the time-based holdout agree with the random test split?", "",
              f"`make bench-protocols` (`python -m jobs.bench_protocols --out docs/benchmarks.md`), run on {date}; "
@@ -98,8 +140,28 @@ def render(table: pd.DataFrame, date: str) -> str:
         lines.append(f"| {row['model']} | " + " | ".join(cells) + " |")
     taus = [kendalltau(table["test"], table[c]).statistic for c in windows]
     lines.append("| Kendall's tau with the test split | 1 | " + " | ".join(f"{t:+.2f}" for t in taus) + " |")
+    if not probe.empty:
+        lines += ["", *render_probe(probe, windows)]
     lines.append(END)
     return "\n".join(lines)
+
+
+def render_probe(probe: pd.DataFrame, windows: list[str]) -> list[str]:
+    minutes = f"{PROBE_HALF_LIFE_S / 60:g}"
+    lines = ["#### What the windows reward: the user's last few ratings", "",
+             f"The same models scored from a recency-weighted history: each of the user's ratings weighted "
+             f"2^(-age / {minutes} min), age counted back from the user's latest rating; the fit is unchanged. "
+             "Change: the weighted row against the row as is.", "",
+             "| model | history | test split | " + " | ".join(windows) + " |",
+             "|---|---|" + "---|" * (1 + len(windows))]
+    columns = ["test", *windows]
+    for family, rows in probe.groupby("model", sort=False):
+        plain = rows[rows["history"] == "as is"].iloc[0]
+        weighted = rows[rows["history"] == "recency-weighted"].iloc[0]
+        lines.append(f"| {family} | as is | " + " | ".join(f"{plain[c]:.4f}" for c in columns) + " |")
+        lines.append(f"| {family} | recency-weighted | "
+                     + " | ".join(f"{weighted[c]:.4f} ({weighted[c] / plain[c] - 1:+.0%})" for c in columns) + " |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -113,8 +175,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     families = tuple(f.strip() for f in args.families.split(",") if f.strip())
-    table = measure(args.work, families, args.windows, args.wheel)
-    write_section(args.out, render(table, datetime.now(UTC).date().isoformat()), START, END)
+    table, probe = measure(args.work, families, args.windows, args.wheel)
+    write_section(args.out, render(table, probe, datetime.now(UTC).date().isoformat()), START, END)
     print(f"wrote {args.out}")
 
 
