@@ -47,9 +47,10 @@ from models.registry import model_class
 log = logging.getLogger("recs.bench_quality")
 
 FAMILIES = ("popularity", "itemknn", "ease", "ials", "bpr", "biased_mf", "two_tower", "content_tfidf", "hybrid")
-#: The whole nightly's candidates: every family but two_tower, whose two fits (holdout, then all data) alone
-#: take about a minute on 2 cores.
-NIGHTLY_MODELS = tuple(f for f in FAMILIES if f != "two_tower")
+#: The whole nightly's candidates: every family.
+NIGHTLY_MODELS = FAMILIES
+#: torch threads: the machine's cores, as a nightly run uses them (two_tower's fits take half the time on 2).
+CORES = len(os.sched_getaffinity(0))
 #: Trial caps below ``--trials`` for families whose trials are costly on 2 cores: a two-tower trial takes from
 #: ~40 s (the defaults) to ~8 min (30 epochs of 4096-item in-batch softmax, measured here), so only its
 #: defaults are evaluated unless ``--trials-two-tower`` says otherwise.
@@ -137,6 +138,15 @@ def tune_family(settings: Settings, family: str, trials: int, minutes: float, tu
             "holdout_ndcg": result["value"], "params": result["params"], "decision": result["decision"]}
 
 
+def are_config_defaults(family: str, params: dict[str, Any]) -> bool:
+    """Whether ``params`` are the config's own defaults, so a run with them repeats the run with the defaults.
+
+    Not so for a default the search space had to clip (two_tower's weight_decay 0 is 1e-8 on its log scale).
+    """
+    defaults = asdict(model_class(family).config_class())
+    return all(name in defaults and defaults[name] == value for name, value in params.items())
+
+
 def use_saved_params(settings: Settings, models: tuple[str, ...], tuned_dir: Path) -> None:
     """Copy the kept best params of ``models`` (where any) into the home, where ``run_nightly`` reads them."""
     for model in models:
@@ -149,7 +159,7 @@ def use_saved_params(settings: Settings, models: tuple[str, ...], tuned_dir: Pat
 
 def run_benchmark(data: MovieLens, work: Path, families: tuple[str, ...] = FAMILIES,
                   nightly_models: tuple[str, ...] = NIGHTLY_MODELS, trials: int = 20, minutes: float = 2.0,
-                  tune: bool = True, threads: int = 1, trial_caps: dict[str, int] | None = None,
+                  tune: bool = True, threads: int = CORES, trial_caps: dict[str, int] | None = None,
                   holdout_scope: str = "user") -> Report:
     """The whole benchmark on ``data`` (ratings in u.data order, items), working under ``work``."""
     import torch
@@ -178,7 +188,7 @@ def run_benchmark(data: MovieLens, work: Path, families: tuple[str, ...] = FAMIL
         else:
             use_saved_params(settings, (family,), tuned_dir)
         defaults_in_space = model_class(family).config_class.space_defaults()
-        if defaults is not None and tuning["params"] == defaults_in_space:
+        if defaults is not None and are_config_defaults(family, tuning["params"]):
             row = defaults  # tuning kept the defaults: the tuned run would repeat this one
         else:
             row = family_run(settings, family, f"bench-{family}", train, test)
@@ -230,8 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--trials-two-tower", type=int, default=TRIAL_CAPS["two_tower"],
                         help="trials for two_tower (costly: up to minutes per trial here)")
     parser.add_argument("--skip-tune", action="store_true", help="reuse the params kept from an earlier run")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (1: no oversubscription when the cores are shared; ML-100K is small)")
+    parser.add_argument("--threads", type=int, default=CORES, help="torch threads (default: this machine's cores)")
     parser.add_argument("--holdout-scope", choices=("user", "global"), default="user",
                         help="the pipeline holdout tuning and the gate use (default: user): ML-100K's users rate "
                              "in bursts, so the latest 10%% of all ratings holds only 85 of 943 users")

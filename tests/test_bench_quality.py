@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jobs.bench_quality import run_benchmark, step_timer
+from jobs.bench_quality import are_config_defaults, run_benchmark, step_timer
 from jobs.bench_quality_report import END, START, render, write_section
 from jobs.movielens import (
     INTER_MEMBER,
@@ -219,6 +219,10 @@ def test_default_params_are_the_search_space_at_the_defaults() -> None:
     assert default_params("popularity") == {}
     tower = default_params("two_tower")
     assert tower["epochs"] == 10 and tower["weight_decay"] == 1e-8  # 0 clipped into the log-scale range
+    # A run with the clipped defaults is not the run with the defaults: the bench must not reuse its row.
+    assert are_config_defaults("ease", default_params("ease"))
+    assert not are_config_defaults("two_tower", tower)
+    assert not are_config_defaults("ease", {"regularization": 413.0})
 
 
 def test_step_timer_times_pipeline_steps_and_restores_them(monkeypatch) -> None:
