@@ -57,11 +57,12 @@ def kept_params(work: Path, family: str) -> dict[str, Any]:
     return json.loads(path.read_text())["params"] if path.exists() else {}
 
 
-def fitted(family: str, params: dict[str, Any], data: Interactions, times: sp.csr_matrix,
+def fitted(family: str, params: dict[str, Any], data: Interactions, times: sp.csr_matrix | None = None,
            half_life_s: float | None = None) -> Recommender:
-    """``family`` fitted on ``data``; with ``half_life_s``, scored from a recency-weighted history (the probe)."""
+    """``family`` fitted on ``data``; with ``times`` and ``half_life_s``, scored from a recency-weighted history
+    (the probe; the fit itself is unchanged)."""
     model = build(family, params).fit(data, TrainOptions(seed=SEED))
-    if half_life_s is not None:
+    if times is not None and half_life_s is not None:
         if family not in PROBE_FAMILIES:
             raise ValueError(f"the recency probe scores from model.history: one of {PROBE_FAMILIES}, not {family!r}")
         model.history = recency_weighted(data.implicit(), times, half_life_s)
@@ -71,7 +72,8 @@ def fitted(family: str, params: dict[str, Any], data: Interactions, times: sp.cs
 def recency_weighted(history: sp.csr_matrix, times: sp.csr_matrix, half_life_s: float) -> sp.csr_matrix:
     """``history`` with each entry weighted 2^(-age / half_life_s), age counted back from the user's latest entry.
 
-    ``times`` holds the epoch seconds of ``times``' own stored entries; only those in ``history``'s pattern count.
+    ``times``: epoch seconds of every stored entry of the whole data set; ``history`` (a split's train part) may
+    hold fewer, and only the times of its own entries count, so the latest is the latest it kept.
     """
     times = times.multiply(history > 0).tocsr()
     times.sort_indices()
@@ -96,7 +98,9 @@ def ndcg_on_test_split(model: Recommender, data: Interactions, test: pd.DataFram
 def scores(family: str, params: dict[str, Any], data: Interactions, rated_at: np.ndarray, test: pd.DataFrame,
            windows: int, half_life_s: float | None = None) -> dict[str, float]:
     """nDCG@10 of ``family`` on the test split and on each of the latest ``windows`` windows of the holdout."""
-    times = sp.csr_matrix((rated_at, data.matrix.indices, data.matrix.indptr), shape=data.matrix.shape)
+    times = None
+    if half_life_s is not None:
+        times = sp.csr_matrix((rated_at, data.matrix.indices, data.matrix.indptr), shape=data.matrix.shape)
     row = {"test": ndcg_on_test_split(fitted(family, params, data, times, half_life_s), data, test)}
     for fold in range(windows):
         split = temporal_split(data, rated_at, FRACTION, "user", fold)
