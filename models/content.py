@@ -43,7 +43,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from models.base import Config, Interactions, Recommender, TrainOptions, csr_to_torch, scale_positive
-from models.ials import _Tiles, conjugate_gradient_pass
+from models.ials import Tiles, conjugate_gradient_pass
 
 TEXT_COLUMNS = ("title", "genres", "description")
 #: Genre labels that mean "none" (MovieLens writes "(no genres listed)").
@@ -238,7 +238,7 @@ class ContentTFIDF(Recommender):
         rated = matrix.tocsr().astype(np.float32)
         rated.sort_indices()
         confidence = np.full(rated.nnz, 1.0 + cfg.profile_alpha, dtype=np.float32)
-        by_user = _Tiles(rated, confidence, chunk_rows=262_144, block_cols=2**31 - 1, device=self.device)
+        by_user = Tiles(rated, confidence, chunk_rows=262_144, block_cols=2**31 - 1, device=self.device)
         self.user_vectors = torch.zeros(rated.shape[0], self.item_dense.shape[1], device=self.device)
         with torch.inference_mode():
             conjugate_gradient_pass(by_user, self.user_vectors, self.item_dense, cfg.profile_regularization,

@@ -18,7 +18,7 @@ nothing loops over users in Python. Measured on this project's 2-core machine (`
 64 factors on the 20M benchmark set's 18M training interactions (138k x 27k) take about 2.9 s per iteration,
 0.6x the time of implicit's CPU solver on the same threads, at the same holdout nDCG@10.
 Rows are processed in chunks of ``chunk_rows`` to bound the (rows x factors) work vectors, and on the CPU the
-sparse products run over column blocks whose factors fit in cache (see ``_Tiles``).
+sparse products run over column blocks whose factors fit in cache (see ``Tiles``).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class IALSConfig(Config):
         }
 
 
-class _Tiles:
+class Tiles:
     """One side of the interaction matrix (rows x cols: users x items, or its transpose) cut into tiles.
 
     Rows are cut into chunks of ``chunk_rows`` (bounding the work vectors), columns into blocks of
@@ -133,7 +133,7 @@ def _sampled_dots(pattern: torch.Tensor, rows: torch.Tensor, other: torch.Tensor
     return torch.sparse.sampled_addmm(pattern, rows, other.T, beta=0.0).values()
 
 
-def conjugate_gradient_pass(side: _Tiles, x: torch.Tensor, y: torch.Tensor, regularization: float, steps: int) -> None:
+def conjugate_gradient_pass(side: Tiles, x: torch.Tensor, y: torch.Tensor, regularization: float, steps: int) -> None:
     """Update ``x`` in place: ``steps`` CG steps on A_u x_u = b_u for every row u of ``side``, warm-started."""
     f = y.shape[1]
     gram = y.T @ y + regularization * torch.eye(f, dtype=y.dtype, device=y.device)
@@ -187,10 +187,10 @@ class IALS(Recommender):
         conf = self.confidences(matrix)
         # On the CPU, column blocks of about cache_kib of factors; a GPU gathers well from its whole memory.
         block = max(1, cfg.cache_kib * 1024 // (4 * cfg.factors)) if device.type == "cpu" else 2**31 - 1
-        by_user = _Tiles(matrix, conf, cfg.chunk_rows, block, device)
+        by_user = Tiles(matrix, conf, cfg.chunk_rows, block, device)
         transposed = sp.csr_matrix((conf, matrix.indices, matrix.indptr), shape=matrix.shape).T.tocsr()
         transposed.sort_indices()
-        by_item = _Tiles(transposed, transposed.data, cfg.chunk_rows, block, device)
+        by_item = Tiles(transposed, transposed.data, cfg.chunk_rows, block, device)
 
         gen = torch.Generator().manual_seed(options.seed)
         n_users, n_items = matrix.shape
@@ -208,7 +208,7 @@ class IALS(Recommender):
                     break
         return self
 
-    def training_loss(self, side: _Tiles) -> float:
+    def training_loss(self, side: Tiles) -> float:
         """Weighted squared error plus L2, normalised like implicit's calculate_training_loss."""
         x, y, reg = self.user_factors, self.item_factors, self.config.regularization
         with torch.inference_mode():

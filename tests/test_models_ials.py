@@ -8,7 +8,7 @@ import scipy.sparse as sp
 import torch
 
 from models.base import Interactions, TrainOptions
-from models.ials import IALS, _Tiles, conjugate_gradient_pass
+from models.ials import IALS, Tiles, conjugate_gradient_pass
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -40,7 +40,7 @@ def test_cg_with_as_many_steps_as_factors_is_exact() -> None:
     f, reg = 6, 0.5
     y = torch.randn(data.n_items, f, generator=torch.Generator().manual_seed(0))
     x = torch.zeros(data.n_users, f)
-    conjugate_gradient_pass(_Tiles(data.matrix, conf, 7, 6, torch.device("cpu")), x, y, reg, steps=f)
+    conjugate_gradient_pass(Tiles(data.matrix, conf, 7, 6, torch.device("cpu")), x, y, reg, steps=f)
     expected = exact_solve(data.matrix, conf, y.double().numpy(), reg)
     np.testing.assert_allclose(x.numpy(), expected, rtol=1e-3, atol=1e-4)
     assert torch.all(x[4] == 0)
@@ -67,8 +67,8 @@ def test_tiles_do_not_change_the_result() -> None:
     y = torch.randn(data.n_items, 8, generator=torch.Generator().manual_seed(0))
     x0 = torch.randn(data.n_users, 8, generator=torch.Generator().manual_seed(1))
     whole, tiled = x0.clone(), x0.clone()
-    conjugate_gradient_pass(_Tiles(data.matrix, conf, 10**6, 10**6, torch.device("cpu")), whole, y, 0.5, steps=3)
-    conjugate_gradient_pass(_Tiles(data.matrix, conf, 7, 16, torch.device("cpu")), tiled, y, 0.5, steps=3)
+    conjugate_gradient_pass(Tiles(data.matrix, conf, 10**6, 10**6, torch.device("cpu")), whole, y, 0.5, steps=3)
+    conjugate_gradient_pass(Tiles(data.matrix, conf, 7, 16, torch.device("cpu")), tiled, y, 0.5, steps=3)
     torch.testing.assert_close(tiled, whole, rtol=1e-4, atol=1e-5)
     # The same through fit: cache_kib=1 at 8 factors means column blocks of 32 rows.
     one = IALS(factors=8, iterations=2).fit(data, TrainOptions(device="cpu"))
