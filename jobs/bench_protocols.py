@@ -5,8 +5,9 @@ per-item split of MovieLens-100K, while the gate and tuning judge models on a ti
 split. This measures, for each family with the params the quality benchmark kept (``<work>/tuned``, else the
 defaults), nDCG@10 on the latest ``--windows`` rolling-origin windows of that holdout (each user's latest 10 %,
 then the 10 % before, ...) and on the test split, and how well each window's ranking of the families agrees
-with the test split's (Kendall's tau). A probe then scores item-kNN and EASE from a recency-weighted history
-(the fit unchanged) to show what the time-ordered windows reward. Models are fitted directly (``models/``), not through the pipeline: the
+with the test split's (Kendall's tau). A probe then scores item-kNN and EASE from recency-weighted histories
+(the fit unchanged), from a light weighting to recency alone, to show what the time-ordered windows reward and
+what it costs on the test split. Models are fitted directly (``models/``), not through the pipeline: the
 same data, split and metrics, without the pipeline's minutes. The table goes to ``--out`` between
 ``<!-- protocols:start -->`` and ``<!-- protocols:end -->``.
 """
@@ -38,6 +39,9 @@ K, SEED, FRACTION = 10, 42, 0.1
 #: The probe: families whose scores are ``history @ weights``, and the half-life of its recency weighting
 #: (a MovieLens rating sitting lasts minutes).
 PROBE_FAMILIES, PROBE_HALF_LIFE_S = ("itemknn", "ease"), 600.0
+#: The probe's weightings, a rating's weight ``base + 2^(-age / half-life)``: from plain history mixed with
+#: recency (base 1) to recency alone (base 0). Scores are linear in the history, so only the ratio counts.
+PROBE_BASES = (1.0, 0.25, 0.0)
 
 log = logging.getLogger("recs.bench_protocols")
 
@@ -58,19 +62,21 @@ def kept_params(work: Path, family: str) -> dict[str, Any]:
 
 
 def fitted(family: str, params: dict[str, Any], data: Interactions, times: sp.csr_matrix | None = None,
-           half_life_s: float | None = None) -> Recommender:
+           half_life_s: float | None = None, base: float = 0.0) -> Recommender:
     """``family`` fitted on ``data``; with ``times`` and ``half_life_s``, scored from a recency-weighted history
-    (the probe; the fit itself is unchanged)."""
+    (the probe, see ``recency_weighted``; the fit itself is unchanged)."""
     model = build(family, params).fit(data, TrainOptions(seed=SEED))
     if times is not None and half_life_s is not None:
         if family not in PROBE_FAMILIES:
             raise ValueError(f"the recency probe scores from model.history: one of {PROBE_FAMILIES}, not {family!r}")
-        model.history = recency_weighted(data.implicit(), times, half_life_s)
+        model.history = recency_weighted(data.implicit(), times, half_life_s, base)
     return model
 
 
-def recency_weighted(history: sp.csr_matrix, times: sp.csr_matrix, half_life_s: float) -> sp.csr_matrix:
-    """``history`` with each entry weighted 2^(-age / half_life_s), age counted back from the user's latest entry.
+def recency_weighted(history: sp.csr_matrix, times: sp.csr_matrix, half_life_s: float,
+                     base: float = 0.0) -> sp.csr_matrix:
+    """``history`` with each entry weighted ``base`` + 2^(-age / half_life_s), age counted back from the user's
+    latest entry: base 0 is recency alone, a larger base leans back toward the plain history.
 
     ``times``: epoch seconds of every stored entry of the whole data set; ``history`` (a split's train part) may
     hold fewer, and only the times of its own entries count, so the latest is the latest it kept.
@@ -83,7 +89,7 @@ def recency_weighted(history: sp.csr_matrix, times: sp.csr_matrix, half_life_s: 
         raise ValueError("times must have a time for every entry of history")
     latest = times.max(axis=1).toarray().ravel()  # epoch seconds are positive: implicit zeros never win
     age = np.repeat(latest, np.diff(times.indptr)) - times.data
-    out.data = np.exp2(-age / half_life_s).astype(np.float32)
+    out.data = (base + np.exp2(-age / half_life_s)).astype(np.float32)
     return out
 
 
@@ -96,22 +102,23 @@ def ndcg_on_test_split(model: Recommender, data: Interactions, test: pd.DataFram
 
 
 def scores(family: str, params: dict[str, Any], data: Interactions, rated_at: np.ndarray, test: pd.DataFrame,
-           windows: int, half_life_s: float | None = None) -> dict[str, float]:
+           windows: int, half_life_s: float | None = None, base: float = 0.0) -> dict[str, float]:
     """nDCG@10 of ``family`` on the test split and on each of the latest ``windows`` windows of the holdout."""
     times = None
     if half_life_s is not None:
         times = sp.csr_matrix((rated_at, data.matrix.indices, data.matrix.indptr), shape=data.matrix.shape)
-    row = {"test": ndcg_on_test_split(fitted(family, params, data, times, half_life_s), data, test)}
+    row = {"test": ndcg_on_test_split(fitted(family, params, data, times, half_life_s, base), data, test)}
     for fold in range(windows):
         split = temporal_split(data, rated_at, FRACTION, "user", fold)
-        model = fitted(family, params, split.train, times, half_life_s)
+        model = fitted(family, params, split.train, times, half_life_s, base)
         row[f"window {fold}"] = metric_value(evaluate(model, split, (K,))[1], f"ndcg@{K}")
     return row
 
 
 def measure(work: Path, families: tuple[str, ...], windows: int, wheel: Path | None,
             half_life_s: float = PROBE_HALF_LIFE_S) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The families' table, and the probe's: PROBE_FAMILIES scored from plain and recency-weighted histories."""
+    """The families' table, and the probe's: PROBE_FAMILIES scored from the plain history and from each of
+    PROBE_BASES' recency weightings."""
     ml = load_ml100k(work / "cache", wheel)
     train, test = python_stratified_split(ml.ratings, ratio=0.75, filter_by="item", seed=SEED)
     data, rated_at = interactions(train, ml.items)
@@ -122,9 +129,12 @@ def measure(work: Path, families: tuple[str, ...], windows: int, wheel: Path | N
         log.info("%s %s: %s", family, params or "defaults", {k: round(v, 4) for k, v in row.items() if k != "model"})
         rows.append(row)
         if family in PROBE_FAMILIES:
-            weighted = scores(family, params, data, rated_at, test, windows, half_life_s)
-            log.info("%s, recency-weighted history: %s", family, {k: round(v, 4) for k, v in weighted.items()})
-            probe += [{**row, "history": "as is"}, {"model": family, **weighted, "history": "recency-weighted"}]
+            probe.append({**row, "history": "as is"})
+            for base in PROBE_BASES:
+                weighted = scores(family, params, data, rated_at, test, windows, half_life_s, base)
+                log.info("%s, history weighted %s: %s", family, weighting(base),
+                         {k: round(v, 4) for k, v in weighted.items()})
+                probe.append({"model": family, **weighted, "history": weighting(base)})
     return pd.DataFrame(rows), pd.DataFrame(probe)
 
 
@@ -150,21 +160,26 @@ def render(table: pd.DataFrame, probe: pd.DataFrame, date: str) -> str:
     return "\n".join(lines)
 
 
+def weighting(base: float) -> str:
+    """The probe's label for a rating's weight ``base + r``, r = 2^(-age / half-life)."""
+    return "r (recency alone)" if base == 0 else f"{base:g} + r"
+
+
 def render_probe(probe: pd.DataFrame, windows: list[str]) -> list[str]:
     minutes = f"{PROBE_HALF_LIFE_S / 60:g}"
     lines = ["#### What the windows reward: the user's last few ratings", "",
-             f"The same models scored from a recency-weighted history: each of the user's ratings weighted "
-             f"2^(-age / {minutes} min), age counted back from the user's latest rating; the fit is unchanged. "
-             "Change: the weighted row against the row as is.", "",
+             f"The same models scored from recency-weighted histories: each of the user's ratings weighted "
+             f"base + r, r = 2^(-age / {minutes} min), age counted back from the user's latest rating (as is: "
+             "every rating weighs 1); the fit is unchanged. Change: each weighted row against the row as is.", "",
              "| model | history | test split | " + " | ".join(windows) + " |",
              "|---|---|" + "---|" * (1 + len(windows))]
     columns = ["test", *windows]
     for family, rows in probe.groupby("model", sort=False):
         plain = rows[rows["history"] == "as is"].iloc[0]
-        weighted = rows[rows["history"] == "recency-weighted"].iloc[0]
         lines.append(f"| {family} | as is | " + " | ".join(f"{plain[c]:.4f}" for c in columns) + " |")
-        lines.append(f"| {family} | recency-weighted | "
-                     + " | ".join(f"{weighted[c]:.4f} ({weighted[c] / plain[c] - 1:+.0%})" for c in columns) + " |")
+        for _, weighted in rows[rows["history"] != "as is"].iterrows():
+            lines.append(f"| {family} | {weighted['history']} | " + " | ".join(
+                f"{weighted[c]:.4f} ({weighted[c] / plain[c] - 1:+.0%})" for c in columns) + " |")
     return lines
 
 

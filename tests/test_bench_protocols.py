@@ -42,6 +42,8 @@ def test_recency_weights_halve_every_half_life_counted_back_from_each_users_late
     # A split's train history is a subset of the pattern: the later times must not count as its latest.
     earlier = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]], dtype=np.float32))
     assert recency_weighted(earlier, times, 600.0).toarray()[0].tolist() == [0.5, 1.0, 0.0]
+    # A base leans back toward the plain history: base + 2^(-age / half-life).
+    assert recency_weighted(history, times, 600.0, base=1.0).toarray()[0].tolist() == [1.25, 1.5, 2.0]
     with pytest.raises(ValueError, match="a time for every entry"):
         recency_weighted(history, sp.csr_matrix(np.diag([1.0, 1.0, 1.0])), 600.0)
 
@@ -63,9 +65,10 @@ def test_probe_scores_from_the_weighted_history_and_refuses_families_that_do_not
 
 def test_probe_table_gives_each_weighted_cell_its_change_against_the_plain_row() -> None:
     table = pd.DataFrame({"model": ["ease", "popularity"], "test": [0.4, 0.2], "window 0": [0.05, 0.04]})
-    probe = pd.DataFrame({"model": ["ease", "ease"], "history": ["as is", "recency-weighted"],
-                          "test": [0.4, 0.3], "window 0": [0.05, 0.06]})
+    probe = pd.DataFrame({"model": ["ease", "ease", "ease"], "history": ["as is", "1 + r", "r (recency alone)"],
+                          "test": [0.4, 0.38, 0.3], "window 0": [0.05, 0.055, 0.06]})
     text = render(table, probe, "2026-11-22")
     assert "| ease | as is | 0.4000 | 0.0500 |" in text
-    assert "| ease | recency-weighted | 0.3000 (-25%) | 0.0600 (+20%) |" in text
+    assert "| ease | 1 + r | 0.3800 (-5%) | 0.0550 (+10%) |" in text
+    assert "| ease | r (recency alone) | 0.3000 (-25%) | 0.0600 (+20%) |" in text
     assert text.endswith(END)
