@@ -35,7 +35,9 @@ _settings = load_settings()
         "trials": Param(20, type="integer", minimum=1, maximum=1000, title="Trials per model",
                         description="New trials this run (the study keeps earlier ones).", section="Budget"),
         "minutes": Param(30.0, type="number", minimum=0.5, maximum=720, title="Minutes per model",
-                         description="Time budget per model; the study stops after the trial running then.", section="Budget"),
+                         description="Time budget per model: a trial running when it ends stops at its next "
+                                     "epoch or fold (the first trial of a new study always finishes).",
+                         section="Budget"),
     },
 )
 def recs_tune():

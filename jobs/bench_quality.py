@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="candidates of the whole nightly run ('' to skip it)")
     parser.add_argument("--trials", type=int, default=20, help="Optuna trials per family")
     parser.add_argument("--minutes", type=float, default=2.0,
-                        help="tuning time per family (a running trial finishes first)")
+                        help="tuning time per family (past it, a running trial stops at its next epoch or fold)")
     parser.add_argument("--trials-two-tower", type=int, default=TRIAL_CAPS["two_tower"],
                         help="trials for two_tower (costly: up to minutes per trial here)")
     parser.add_argument("--skip-tune", action="store_true", help="reuse the params kept from an earlier run")

@@ -2,7 +2,9 @@
 
 One study per model lives in a journal file (``outputs/optuna/journal.log``), so a later call resumes it:
 trials add up across runs of ``recs tune`` and of the ``recs_tune`` DAG. Iterative models report the
-validation metric after each epoch and Optuna's median pruner stops hopeless trials early. A new study starts
+validation metric after each epoch and Optuna's median pruner stops hopeless trials early. The minutes budget
+holds inside a trial too: past it, an iterative trial stops at its next epoch and a trial between its folds
+stops there (both recorded as pruned), unless the study has no completed trial yet to fall back on. A new study starts
 from the last best params (enqueued as its first trial). Every trial goes to the ``tuning_trials`` table;
 the best params go to ``outputs/tuning/<model>.best.json``, which every nightly run trains with.
 
@@ -67,7 +69,8 @@ def tuning_splits(settings: Settings, snapshot: Any) -> list[Split]:
     return usable or splits[:1]
 
 
-def _objective(settings: Settings, model: str, splits: list[Split], metric: str):
+def _objective(settings: Settings, model: str, splits: list[Split], metric: str, deadline: float):
+    """The trial function; ``deadline`` (``time.monotonic()``) is when the tuning budget runs out."""
     k = int(metric.partition("@")[2] or min(settings.evaluate.cutoffs))
 
     def validate(candidate: Any, split: Split = splits[0]) -> float:
@@ -77,10 +80,19 @@ def _objective(settings: Settings, model: str, splits: list[Split], metric: str)
     def objective(trial: optuna.Trial) -> float:
         params = model_class(model).config_class.search_space(trial)
         trial.set_user_attr("config", params)  # the config fields, whatever the suggest names
+        # Optuna's timeout only stops between trials, and one trial can outlast the whole budget (a two-tower
+        # trial: minutes). A trial is cut only when an earlier one completed, so a best always exists.
+        completed = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+
+        def out_of_time() -> bool:
+            if completed and time.monotonic() > deadline:
+                trial.set_user_attr("stopped", "out of tuning time")
+                return True
+            return False
 
         def report(step: int, value: float) -> bool:
             trial.report(value, step)
-            return trial.should_prune()
+            return trial.should_prune() or out_of_time()
 
         # Pruning watches the first fold's epochs; the other folds are fitted only for trials that finish it.
         options = TrainOptions(seed=settings.train.seed, report=report, validate=validate)
@@ -88,10 +100,12 @@ def _objective(settings: Settings, model: str, splits: list[Split], metric: str)
         started = time.perf_counter()
         candidate.fit(splits[0].train, options)
         trial.set_user_attr("train_seconds", time.perf_counter() - started)
-        if trial.should_prune():
+        if trial.should_prune() or out_of_time():
             raise optuna.TrialPruned()
         values = [validate(candidate)]
         for split in splits[1:]:
+            if out_of_time():
+                raise optuna.TrialPruned()
             values.append(validate(build(model, params).fit(split.train, TrainOptions(seed=settings.train.seed)), split))
         trial.set_user_attr("fold_values", values)
         return float(np.mean(values))
@@ -171,7 +185,8 @@ def tune_model(settings: Settings, model: str, n_trials: int = 20, minutes: floa
     before = len(study.trials)  # counted before the warm-start trial is enqueued: it is one of the new ones
     incumbent = kept_params(settings, model)
     _warm_start(study, model, incumbent)
-    study.optimize(_objective(settings, model, splits, metric), n_trials=n_trials, timeout=minutes * 60,
+    deadline = time.monotonic() + minutes * 60
+    study.optimize(_objective(settings, model, splits, metric, deadline), n_trials=n_trials, timeout=minutes * 60,
                    catch=(RuntimeError, ValueError))
     _record_trials(settings, study, model)
     completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
@@ -182,6 +197,9 @@ def tune_model(settings: Settings, model: str, n_trials: int = 20, minutes: floa
     states = {s.name: sum(t.state == s for t in study.trials) for s in optuna.trial.TrialState}
     log.info("%s: %d new trials (%s); best %s=%.4f with %s", model, len(study.trials) - before,
              {k: v for k, v in states.items() if v}, metric, best.value, best_config)
+    cut = sum(t.user_attrs.get("stopped") is not None for t in study.trials[before:])
+    if cut:
+        log.info("%s: %d trial(s) stopped when the %g-minute budget ran out", model, cut, minutes)
     params, value, decision = best_config, best.value, "best trial"
     if incumbent and best_config != incumbent and settings.train.tuning_min_gain_se > 0:
         try:

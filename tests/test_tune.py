@@ -1,9 +1,11 @@
 """Tuning: the study persists and resumes, trials are recorded, and the nightly run trains with the best."""
 
 import json
+import time
 
 import duckdb
 import numpy as np
+import optuna
 import pytest
 
 from jobs.config import load_settings
@@ -60,6 +62,30 @@ def test_iterative_models_are_pruned(settings):
     states = [r[1] for r in trials(settings)]
     assert result["trials_total"] == 8
     assert "PRUNED" in states, states
+
+
+@pytest.mark.parametrize("model", ["bpr", "ease"])
+def test_a_trial_stops_when_the_budget_runs_out_once_the_study_has_a_best(settings, model):
+    from jobs.snapshot import load_snapshot
+    from jobs.tune import _objective, tuning_dir, tuning_splits
+    from models.registry import model_class
+
+    splits = tuning_splits(settings, load_snapshot(tuning_dir(settings)))
+    spent = time.monotonic() - 1.0  # a budget that ran out before the trials start
+    study = optuna.create_study(direction="maximize")
+    defaults = model_class(model).config_class.space_defaults()
+    study.enqueue_trial(defaults)
+    study.enqueue_trial(defaults)
+    study.optimize(_objective(settings, model, splits, "ndcg@10", spent), n_trials=2)
+    first, second = study.trials
+    # Nothing to fall back on yet: the first trial runs every epoch and fold, whatever the clock says.
+    assert first.state == optuna.trial.TrialState.COMPLETE and len(first.user_attrs["fold_values"]) == len(splits)
+    assert len(first.intermediate_values) == defaults.get("epochs", 0)
+    # Then the budget holds inside a trial: an iterative one stops at its first epoch, any other before its
+    # second fold, and both are recorded as pruned with the reason.
+    assert second.state == optuna.trial.TrialState.PRUNED
+    assert second.user_attrs["stopped"] == "out of tuning time" and "fold_values" not in second.user_attrs
+    assert list(second.intermediate_values) == ([1] if "epochs" in defaults else [])
 
 
 def test_objective_is_the_mean_over_rolling_origin_folds(settings):
