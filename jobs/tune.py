@@ -3,9 +3,9 @@
 One study per model lives in a journal file (``outputs/optuna/journal.log``), so a later call resumes it:
 trials add up across runs of ``recs tune`` and of the ``recs_tune`` DAG. Iterative models report the
 validation metric after each epoch and Optuna's median pruner stops hopeless trials early. The minutes budget
-holds inside a trial too: past it, an iterative trial stops at its next epoch and a trial between its folds
-stops there (both recorded as pruned), unless the study has no completed trial yet to fall back on. A new study starts
-from the last best params (enqueued as its first trial). Every trial goes to the ``tuning_trials`` table;
+holds inside a trial too: past it, the trial running stops at its next epoch (or, for a closed-form model,
+after the fold it is fitting) and is recorded as pruned, unless the study has no completed trial yet. A new
+study starts from the last best params (enqueued as its first trial). Every trial goes to the ``tuning_trials`` table;
 the best params go to ``outputs/tuning/<model>.best.json``, which every nightly run trains with.
 
 The objective is the nightly gate's metric on a frozen snapshot, averaged over ``train.tuning_folds``
@@ -83,19 +83,20 @@ def _objective(settings: Settings, model: str, splits: list[Split], metric: str,
         # Optuna's timeout only stops between trials, and one trial can outlast the whole budget (a two-tower
         # trial: minutes). A trial is cut only when an earlier one completed, so a best always exists.
         completed = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        cutoff = deadline if completed else None
 
         def out_of_time() -> bool:
-            if completed and time.monotonic() > deadline:
+            if cutoff is not None and time.monotonic() > cutoff:
                 trial.set_user_attr("stopped", "out of tuning time")
                 return True
             return False
 
         def report(step: int, value: float) -> bool:
             trial.report(value, step)
-            return trial.should_prune() or out_of_time()
+            return trial.should_prune()
 
         # Pruning watches the first fold's epochs; the other folds are fitted only for trials that finish it.
-        options = TrainOptions(seed=settings.train.seed, report=report, validate=validate)
+        options = TrainOptions(seed=settings.train.seed, report=report, validate=validate, deadline=cutoff)
         candidate = build(model, params)
         started = time.perf_counter()
         candidate.fit(splits[0].train, options)
@@ -104,9 +105,10 @@ def _objective(settings: Settings, model: str, splits: list[Split], metric: str,
             raise optuna.TrialPruned()
         values = [validate(candidate)]
         for split in splits[1:]:
+            fold_model = build(model, params).fit(split.train, TrainOptions(seed=settings.train.seed, deadline=cutoff))
             if out_of_time():
                 raise optuna.TrialPruned()
-            values.append(validate(build(model, params).fit(split.train, TrainOptions(seed=settings.train.seed)), split))
+            values.append(validate(fold_model, split))
         trial.set_user_attr("fold_values", values)
         return float(np.mean(values))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import time
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
@@ -66,17 +67,23 @@ class TrainOptions:
     #: pass to ``report`` after each epoch, the model being scorable at that point. Without it, they report
     #: their training loss (lower is better) instead.
     validate: Any = None
+    #: Optional ``time.monotonic()`` past which iterative models stop at the end of their epoch (a tuning
+    #: budget); None: no limit.
+    deadline: float | None = None
 
     @property
     def torch_device(self) -> torch.device:
         return choose_device(self.device)
 
     def epoch_done(self, model: Any, step: int, loss: Any = None) -> bool:
-        """Report epoch ``step`` (1-based) of ``model`` to ``report``; True means stop training now.
+        """Report epoch ``step`` (1-based) of ``model`` to ``report``; True means stop training now (also when
+        ``deadline`` has passed).
 
         The value is ``validate(model)`` when given, else ``loss`` (a number, or a callable computing it, so
         that a loss costing a pass over the data is only computed when someone listens).
         """
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            return True
         if self.report is None:
             return False
         if self.validate is not None:

@@ -219,10 +219,9 @@ class TwoTower(Recommender):
                 optimizer.step()
                 total += float(loss.detach())
                 steps += 1
-            listening = report and options.report is not None
-            if listening:
-                self._set_vectors(towers, history, all_items)
-            if listening and options.epoch_done(self, epoch + 1, total / max(steps, 1)):
+            if report and options.report is not None and options.validate is not None:
+                self._set_vectors(towers, history, all_items)  # validation scores the model as it is now
+            if report and options.epoch_done(self, epoch + 1, total / max(steps, 1)):
                 break
         self._set_vectors(towers, history, all_items)
 

@@ -81,11 +81,23 @@ def test_a_trial_stops_when_the_budget_runs_out_once_the_study_has_a_best(settin
     # Nothing to fall back on yet: the first trial runs every epoch and fold, whatever the clock says.
     assert first.state == optuna.trial.TrialState.COMPLETE and len(first.user_attrs["fold_values"]) == len(splits)
     assert len(first.intermediate_values) == defaults.get("epochs", 0)
-    # Then the budget holds inside a trial: an iterative one stops at its first epoch, any other before its
-    # second fold, and both are recorded as pruned with the reason.
+    # Then the budget holds inside a trial: an iterative one stops at the end of its first epoch, before
+    # validating it, any other before its second fold; both are recorded as pruned with the reason.
     assert second.state == optuna.trial.TrialState.PRUNED
     assert second.user_attrs["stopped"] == "out of tuning time" and "fold_values" not in second.user_attrs
-    assert list(second.intermediate_values) == ([1] if "epochs" in defaults else [])
+    assert second.intermediate_values == {}
+
+
+def test_a_passed_deadline_stops_training_at_the_end_of_the_epoch():
+    from models.base import TrainOptions
+
+    reported = []
+    listening = TrainOptions(report=lambda step, value: reported.append(step) or False)
+    assert not listening.epoch_done(None, 1, 0.5) and reported == [1]
+    assert TrainOptions(deadline=time.monotonic() - 1).epoch_done(None, 1, 0.5)
+    late = TrainOptions(report=listening.report, deadline=time.monotonic() - 1)
+    assert late.epoch_done(None, 2, 0.5) and reported == [1]  # stopped without paying for the report
+    assert not TrainOptions(deadline=time.monotonic() + 3600).epoch_done(None, 1, 0.5)
 
 
 def test_objective_is_the_mean_over_rolling_origin_folds(settings):
