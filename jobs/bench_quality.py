@@ -52,8 +52,9 @@ NIGHTLY_MODELS = FAMILIES
 #: torch threads: the machine's cores, as a nightly run uses them (two_tower's fits take half the time on 2).
 CORES = len(os.sched_getaffinity(0))
 #: Trial caps below ``--trials`` for families whose trials are costly on 2 cores: a two-tower trial takes from
-#: ~40 s (the defaults) to ~8 min (30 epochs of 4096-item in-batch softmax, measured here), so only its
-#: defaults are evaluated unless ``--trials-two-tower`` says otherwise.
+#: ~40 s (the defaults) to ~8 min (30 epochs of 4096-item in-batch softmax, measured here). The minutes budget
+#: cuts a trial at its next epoch, but the noise guard's refits of a best trial that beats the defaults run
+#: outside it, so only two_tower's defaults are evaluated unless ``--trials-two-tower`` says otherwise.
 TRIAL_CAPS = {"popularity": 1, "two_tower": 1}
 K = 10
 #: The steps of ``run_nightly`` that are timed (module attributes of ``jobs.pipeline`` it calls).
