@@ -208,11 +208,13 @@ class TwoTower(Recommender):
                 users, items = users.to(device), items.to(device)
                 u = towers.users(users, bag.to(device), None, weights.to(device))
                 v = towers.items(items, self.item_genres, self.external)
-                logits = u @ v.T / cfg.temperature
-                if cfg.logq_correction:
-                    logits = logits - log_q[items][None, :]
-                clash = (items[:, None] == items[None, :]) & ~torch.eye(len(items), dtype=torch.bool, device=device)
-                logits = logits.masked_fill(clash, float("-inf"))
+                # The batch x batch logits dominate a step: scale the narrow user vectors instead, fold the log q
+                # correction into the matmul, and mask in place.
+                u = u / cfg.temperature
+                logits = torch.addmm(-log_q[items][None, :], u, v.T) if cfg.logq_correction else u @ v.T
+                clash = items[:, None] == items[None, :]
+                clash.fill_diagonal_(False)
+                logits.masked_fill_(clash, float("-inf"))
                 loss = F.cross_entropy(logits, torch.arange(len(items), device=device))
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
