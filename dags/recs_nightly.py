@@ -2,8 +2,8 @@
 ### recs_nightly
 
 Every night: ingest new rating files from `landing/`, freeze a training snapshot of the previous day's
-warehouse, train the candidate models (one task each), pick the champion through the champion/challenger
-gate, score every user (one task per user shard), compute similar items, check the outputs, publish them
+warehouse, train and evaluate the candidate models (one task each), pick the champion through the
+champion/challenger gate, refit the champion on all the data (a kept champion keeps its artifact), score every user (one task per user shard), compute similar items, check the outputs, publish them
 atomically to `outputs/recs.duckdb` and `outputs/parquet/`, and write a report.
 
 Each run processes one data interval (the previous day, UTC); rerunning a day replaces that day's outputs
@@ -98,6 +98,12 @@ def recs_nightly():
 
         return choose_champion(prepared, params)
 
+    @task(queue=TRAIN_QUEUE)
+    def fit_champion(prepared: dict, champion: dict, params=None) -> dict:
+        from jobs.tasks import fit_champion
+
+        return fit_champion(prepared, champion, params)
+
     @task
     def shards(params=None) -> list[int]:
         from jobs.tasks import shards
@@ -136,7 +142,7 @@ def recs_nightly():
 
     prepared = prepare(run_context(), ingest())
     trained = train.partial(prepared=prepared).expand(model=candidates())
-    champion = choose_champion(prepared, trained)
+    champion = fit_champion(prepared, choose_champion(prepared, trained))
     scored = score.partial(prepared=prepared, champion=champion).expand(shard=shards())
     checked = check_outputs(prepared, scored, similar_items(prepared, champion))
     report(prepared, publish(prepared, checked))

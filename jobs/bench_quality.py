@@ -58,7 +58,7 @@ CORES = len(os.sched_getaffinity(0))
 TRIAL_CAPS = {"popularity": 1, "two_tower": 1}
 K = 10
 #: The steps of ``run_nightly`` that are timed (module attributes of ``jobs.pipeline`` it calls).
-STEPS = ("ingest", "prepare", "train_candidate", "choose_champion", "score_shard", "similar_items",
+STEPS = ("ingest", "prepare", "train_candidate", "choose_champion", "fit_champion", "score_shard", "similar_items",
          "build_and_check", "publish", "write_report")
 
 

@@ -99,6 +99,15 @@ def choose_champion(settings: Settings, run: RunContext, force_promote: bool = F
             "reason": decision.reason}
 
 
+@_step("fit_champion")
+def fit_champion(settings: Settings, run: RunContext, champion: dict[str, Any]) -> dict[str, Any]:
+    """Refit tonight's champion on all data (only the winner: a loser's refit would be thrown away); a kept
+    champion of an earlier run scores with the artifact it already has. Returns ``champion`` for the next steps."""
+    if champion["run_id"] == run.run_id:
+        train.fit_final(settings, run, champion["model"])
+    return champion
+
+
 @_step("score_shard")
 def score_shard(settings: Settings, run: RunContext, champion: dict[str, Any], shard: int, n_shards: int) -> dict[str, Any]:
     return score.score_shard(settings, run, champion, shard, n_shards)
@@ -165,7 +174,7 @@ def run_nightly(settings: Settings, run_id: str | None = None, as_of: datetime |
         counts = prepare(settings, run, ingested)
         for model in _progress(settings.train.models, "train"):
             train_candidate(settings, run, model)
-        champion = choose_champion(settings, run, force_publish)
+        champion = fit_champion(settings, run, choose_champion(settings, run, force_publish))
         shards = settings.score.shards
         for shard in range(shards):
             score_shard(settings, run, champion, shard, shards)

@@ -68,6 +68,11 @@ def choose_champion(prepared: dict[str, Any], params: dict[str, Any] | None = No
     return pipeline.choose_champion(settings, context, force_promote=bool((params or {}).get("force_publish")))
 
 
+def fit_champion(prepared: dict[str, Any], champion: dict[str, Any], params: dict[str, Any] | None = None) -> dict[str, Any]:
+    settings, context = _resolve(prepared["run"], params)
+    return pipeline.fit_champion(settings, context, champion)
+
+
 def score_shard(prepared: dict[str, Any], champion: dict[str, Any], shard: int, params: dict[str, Any] | None = None) -> dict[str, Any]:
     settings, context = _resolve(prepared["run"], params)
     return pipeline.score_shard(settings, context, champion, shard, settings.score.shards)

@@ -1,5 +1,6 @@
 """The champion/challenger gate: its decisions as a pure function, and what a 'kept' decision serves."""
 
+import json
 from datetime import datetime
 
 import numpy as np
@@ -68,6 +69,9 @@ def test_kept_champion_scores_with_its_old_artifact_and_new_users_fall_back(tmp_
     assert first["champion"]["decision"] == "first" and first["champion"]["model"] == "ease"
     reason = published(settings, "select reason from champions where run_id = 'night1'")[0][0]
     assert "ease leads popularity by" in reason and "beyond the noise" in reason, reason
+    # Only the winner is refitted on all data: the loser's refit would be thrown away.
+    assert [p.name for p in (settings.run_dir("night1") / "models").glob("*.pkl")] == ["ease.pkl"]
+    assert "final_train_seconds" not in json.loads((settings.run_dir("night1") / "metrics" / "popularity.json").read_text())
 
     # Night 2: new users arrive and only popularity is a candidate; on planted taste data it is far worse.
     newcomers = taste_ratings(n_users=10, days=1, seed=9, start="2026-10-22").assign(user_id=lambda f: "new" + f.user_id)
@@ -75,6 +79,7 @@ def test_kept_champion_scores_with_its_old_artifact_and_new_users_fall_back(tmp_
     second = run_nightly(settings.with_overrides(train={"models": ("popularity",)}), run_id="night2", skip_ingest=True,
                          as_of=datetime(2026, 10, 23))
     assert second["champion"] == {**second["champion"], "model": "ease", "run_id": "night1", "decision": "kept"}
+    assert not list((settings.run_dir("night2") / "models").glob("*.pkl"))  # the kept champion's artifact scores
 
     by_model = dict(published(settings, "select model, count(distinct user_id) from recommendations group by model"))
     assert by_model["popularity"] == 10  # the newcomers, unknown to night 1's artifact

@@ -54,7 +54,7 @@ def test_failed_output_check_publishes_nothing(settings):
     run = pipeline.default_run(settings, "night2")
     pipeline.prepare(settings, run)
     pipeline.train_candidate(settings, run, "ease")
-    champion = pipeline.choose_champion(settings, run)
+    champion = pipeline.fit_champion(settings, run, pipeline.choose_champion(settings, run))
     shard = pipeline.score_shard(settings, run, champion, 0, 1)
     # Corrupt tonight's scores: recommend every user an item they already rated.
     table = pq.read_table(shard["path"]).to_pandas()
@@ -87,7 +87,8 @@ def test_rollback_and_retention(settings):
 
 
 @pytest.mark.parametrize("step", [
-    "after:prepare", "after:train_candidate", "after:choose_champion", "score:before_rename", "after:score_shard",
+    "after:prepare", "after:train_candidate", "after:choose_champion", "after:fit_champion", "score:before_rename",
+    "after:score_shard",
     "after:similar_items", "release:before_detach", "after:build_and_check", "publish:after_parquet_recommendations",
     "publish:before_swap",
 ])
@@ -117,6 +118,7 @@ def _night_with_only_popularity(settings, run_id):
     pipeline.prepare(settings, run)
     pipeline.train_candidate(settings, run, "popularity")
     champion = pipeline.choose_champion(settings, run, force_promote=True)  # crown the weak model
+    pipeline.fit_champion(settings, run, champion)
     pipeline.score_shard(settings, run, champion, 0, 1)
     pipeline.similar_items(settings, run, champion)
     return run
