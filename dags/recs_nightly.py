@@ -3,8 +3,9 @@
 
 Every night: ingest new rating files from `landing/`, freeze a training snapshot of the previous day's
 warehouse, train and evaluate the candidate models (one task each), pick the champion through the
-champion/challenger gate, refit the champion on all the data (a kept champion keeps its artifact), score every user (one task per user shard), compute similar items, check the outputs, publish them
-atomically to `outputs/recs.duckdb` and `outputs/parquet/`, and write a report.
+champion/challenger gate, refit the champion on all the data (a kept champion keeps its artifact), score every
+user (one task per user shard), compute similar items, check the outputs, publish them atomically to
+`outputs/recs.duckdb` and `outputs/parquet/`, and write a report.
 
 Each run processes one data interval (the previous day, UTC); rerunning a day replaces that day's outputs
 only. Manual triggers take the parameters below. Task code lives in `jobs/` (see `jobs/tasks.py`).

@@ -69,9 +69,14 @@ def tuning_splits(settings: Settings, snapshot: Any) -> list[Split]:
     return usable or splits[:1]
 
 
+def _cutoff(settings: Settings, metric: str) -> int:
+    """The K of an ``'ndcg@10'``-style metric; the smallest evaluated cutoff for one without it."""
+    return int(metric.partition("@")[2] or min(settings.evaluate.cutoffs))
+
+
 def _objective(settings: Settings, model: str, splits: list[Split], metric: str, deadline: float):
     """The trial function; ``deadline`` (``time.monotonic()``) is when the tuning budget runs out."""
-    k = int(metric.partition("@")[2] or min(settings.evaluate.cutoffs))
+    k = _cutoff(settings, metric)
 
     def validate(candidate: Any, split: Split = splits[0]) -> float:
         _, summary = evaluate(candidate, split, (k,), settings.score.chunk_users)
@@ -146,7 +151,7 @@ def _warm_start(study: optuna.Study, model: str, incumbent: dict[str, Any]) -> N
 def per_user_gain(settings: Settings, model: str, splits: list[Split], metric: str, challenger: dict[str, Any],
                   incumbent: dict[str, Any]) -> tuple[np.ndarray, list[float]]:
     """(per-user metric of ``challenger`` minus ``incumbent`` params over all ``splits``, incumbent's fold means)."""
-    k = int(metric.partition("@")[2] or min(settings.evaluate.cutoffs))
+    k = _cutoff(settings, metric)
     options = TrainOptions(seed=settings.train.seed)
     gains, incumbent_values = [], []
     for split in splits:
