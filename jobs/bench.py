@@ -5,8 +5,8 @@
 1. generates (once, then cached) the seeded rating set (``jobs.bench_data``; 20M is shaped like MovieLens-20M:
    about 138k users, 27k items, power-law popularity);
 2. runs one night in a fresh process (``jobs.bench_night``): the bulk ingest of the history CSV, then
-   ``run_nightly`` on the last day's file with iALS as the champion (stored params in outputs/tuning), recording
-   every step's wall time and peak RSS;
+   ``run_nightly`` on the last day's file with popularity and iALS as candidates (iALS's stored params in
+   outputs/tuning), recording every step's wall time and peak RSS;
 3. measures the kernels in another fresh process (``jobs.bench_kernels``): the machine's matrix-product roof,
    scoring every user's top-100 against ``implicit``'s ``recommend``, iALS training against ``implicit``'s ALS.
 
@@ -158,7 +158,9 @@ def section(results: dict[str, Any], command: str) -> str:
         "",
         "One process per size runs `run_nightly` (what `recs run` does) with models popularity and iALS "
         f"(stored params {json.dumps(IALS_PARAMS)}), top-100 for every user, one shard. Peak RSS is the process's "
-        "high-water mark during the step (reset at each step's start); a step's figure covers its sub-steps.",
+        "high-water mark during the step (reset at each step's start); a step's figure covers its sub-steps. "
+        "The gate's champion, the one model refitted on all data: "
+        + ", ".join(f"{size} {results['sizes'][size]['night']['champion']['model']}" for size in sizes) + ".",
         "",
         *_steps_table(results, sizes),
         "",
