@@ -61,11 +61,11 @@ bench: install
 	$(BIN)/python -m jobs.bench --sizes 1M,5M,20M --out docs/benchmarks.md
 
 bench-quality: install
-	$(BIN)/python -m jobs.bench_quality --out docs/benchmarks.md
+	$(BIN)/python -m jobs.bench.quality --out docs/benchmarks.md
 
 # Does the pipeline's time-based holdout rank the families as the random test split does? (after bench-quality)
 bench-protocols: install
-	$(BIN)/python -m jobs.bench_protocols --out docs/benchmarks.md
+	$(BIN)/python -m jobs.bench.protocols --out docs/benchmarks.md
 
 # Refresh the constraints file from the current venv (run after changing dependencies and passing the tests).
 lock:

@@ -1,37 +1,47 @@
 """
 ### recs_nightly
 
-Every night: ingest new rating files from `landing/`, freeze a training snapshot of the previous day's
-warehouse, train and evaluate the candidate models (one task each), pick the champion through the
-champion/challenger gate, refit the champion on all the data (a kept champion keeps its artifact), score every
-user (one task per user shard), compute similar items, check the outputs, publish them atomically to
-`outputs/recs.duckdb` and `outputs/parquet/`, and write a report.
+Every night, in four task groups named like the code's folders (`jobs/ingest`, `jobs/train`, `jobs/score`,
+`jobs/publish`):
+
+- **ingest**: load new rating and item files from `landing/`, exactly once each;
+- **train**: freeze the run's training snapshot, evaluate every candidate model on the holdout (one task each),
+  let the champion/challenger gate choose, then fit the champion on all the data (a kept champion keeps its
+  artifact);
+- **score**: the popular items (the fallback), every user's top-N (one task per user shard), similar items;
+- **publish**: build and check the release aside, publish it atomically to `outputs/recs.duckdb` and
+  `outputs/parquet/`, write the report.
 
 Each run processes one data interval (the previous day, UTC); rerunning a day replaces that day's outputs
-only. Manual triggers take the parameters below. Task code lives in `jobs/` (see `jobs/tasks.py`).
+only. Manual triggers take the parameters below. Each task makes one call into `jobs/steps.py`.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.sdk import Asset, CronDataIntervalTimetable, Param, TaskGroup, dag, get_current_context, task
 
 from jobs.config import load_settings
+from models.registry import MODELS
 
 _settings = load_settings()
 #: Emitted when a new version of the recommendation tables is published; downstream DAGs can schedule on it.
-RECOMMENDATIONS = Asset(name="recs_recommendations", uri=_settings.serving_path.as_uri())
-#: Celery/Kubernetes queue for training tasks: point it at GPU workers with RECS_TRAIN_QUEUE=gpu.
-TRAIN_QUEUE = os.environ.get("RECS_TRAIN_QUEUE", "default")
+RECOMMENDATIONS = Asset(name="recs_recommendations", uri=_settings.layout.serving.as_uri())
+#: Celery/Kubernetes queue for training tasks (``[airflow] train_queue``, or RECS_TRAIN_QUEUE=gpu).
+TRAIN_QUEUE = _settings.airflow.train_queue
 
 
 def _on_failure(context) -> None:
-    from jobs.tasks import on_failure
+    from jobs import steps
 
-    on_failure(context["run_id"], f"task {context['ti'].task_id} failed: {context.get('exception')}", context.get("params"))
+    steps.on_failure(context["run_id"], f"task {context['ti'].task_id} failed: {context.get('exception')}", context.get("params"))
+
+
+def _name_mapped(label: str) -> None:
+    """The label a mapped task instance shows in the UI instead of its index (``map_index_template``)."""
+    get_current_context()["map_label"] = label
 
 
 @dag(
@@ -48,10 +58,9 @@ def _on_failure(context) -> None:
     params={
         "top_n": Param(_settings.score.top_n, type="integer", minimum=1, maximum=1000, title="Recommendations per user",
                        description="How many items each user gets (N).", section="Output"),
-        "models": Param(list(_settings.train.models), type="array", items={"type": "string"}, title="Candidate models",
-                        description="Models trained and evaluated tonight; the best becomes the challenger. "
-                                    "Known: popularity, ease, itemknn, ials, bpr, biased_mf, two_tower, content_tfidf, hybrid.",
-                        section="Models"),
+        "models": Param(list(_settings.train.models), type="array", items={"type": "string", "enum": list(MODELS)},
+                        title="Candidate models", section="Models",
+                        description="Models evaluated tonight; the best becomes the challenger."),
         "shards": Param(_settings.score.shards, type="integer", minimum=1, maximum=256, title="User shards",
                         description="Scoring fans out into this many parallel tasks.", section="Scale"),
         "force_publish": Param(False, type="boolean", title="Force publish",
@@ -63,90 +72,102 @@ def _on_failure(context) -> None:
 )
 def recs_nightly():
     @task
-    def run_context() -> dict:
-        from jobs.tasks import run_context
+    def ingest_files(params=None) -> dict:
+        from jobs import steps
+
+        return steps.ingest_files(params)
+
+    @task
+    def freeze_snapshot(ingested: dict, params=None) -> dict:
+        from jobs import steps
 
         ctx = get_current_context()
-        return run_context(ctx["run_id"], ctx.get("data_interval_start"), ctx.get("data_interval_end"))
-
-    @task
-    def ingest(params=None) -> dict:
-        from jobs.tasks import ingest
-
-        return ingest(params)
-
-    @task
-    def prepare(run: dict, ingested: dict, params=None) -> dict:
-        from jobs.tasks import prepare
-
-        return prepare(run, ingested, params)
+        return steps.freeze_snapshot(ctx["run_id"], ctx.get("data_interval_start"), ctx.get("data_interval_end"),
+                                     ingested, params)
 
     @task
     def candidates(params=None) -> list[str]:
-        from jobs.tasks import candidates
+        from jobs import steps
 
-        return candidates(params)
+        return steps.candidates(params)
 
-    @task(queue=TRAIN_QUEUE)
-    def train(prepared: dict, model: str, params=None) -> dict:
-        from jobs.tasks import train_candidate
+    @task(queue=TRAIN_QUEUE, map_index_template="{{ map_label }}")
+    def evaluate_candidate(run: dict, model: str, params=None) -> dict:
+        from jobs import steps
 
-        return train_candidate(prepared, model, params)
+        _name_mapped(model)
+        return steps.evaluate_candidate(run, model, params)
 
     @task
-    def choose_champion(prepared: dict, trained: list, params=None) -> dict:
-        from jobs.tasks import choose_champion
+    def choose_champion(run: dict, params=None) -> dict:
+        from jobs import steps
 
-        return choose_champion(prepared, params)
+        return steps.choose_champion(run, params)
 
     @task(queue=TRAIN_QUEUE)
-    def fit_champion(prepared: dict, champion: dict, params=None) -> dict:
-        from jobs.tasks import fit_champion
+    def fit_champion(run: dict, champion: dict, params=None) -> dict:
+        from jobs import steps
 
-        return fit_champion(prepared, champion, params)
+        return steps.fit_champion(run, champion, params)
+
+    @task
+    def popular_items(run: dict, params=None) -> dict:
+        from jobs import steps
+
+        return steps.popular_items(run, params)
 
     @task
     def shards(params=None) -> list[int]:
-        from jobs.tasks import shards
+        from jobs import steps
 
-        return shards(params)
+        return steps.shards(params)
 
-    @task
-    def score(prepared: dict, champion: dict, shard: int, params=None) -> dict:
-        from jobs.tasks import score_shard
+    @task(map_index_template="{{ map_label }}")
+    def score_shard(run: dict, champion: dict, shard: int, params=None) -> dict:
+        from jobs import steps
 
-        return score_shard(prepared, champion, shard, params)
-
-    @task
-    def similar_items(prepared: dict, champion: dict, params=None) -> dict:
-        from jobs.tasks import similar_items
-
-        return similar_items(prepared, champion, params)
+        _name_mapped(f"shard {shard + 1} of {params['shards']}")
+        return steps.score_shard(run, champion, shard, params)
 
     @task
-    def check_outputs(prepared: dict, scored: list, similar: dict, params=None) -> dict:
-        from jobs.tasks import build_and_check
+    def similar_items(run: dict, champion: dict, params=None) -> dict:
+        from jobs import steps
 
-        return build_and_check(prepared, params)
+        return steps.similar_items(run, champion, params)
+
+    @task
+    def build_release(run: dict, params=None) -> dict:
+        from jobs import steps
+
+        return steps.build_release(run, params)
 
     @task(outlets=[RECOMMENDATIONS])
-    def publish(prepared: dict, checked: dict, params=None) -> dict:
-        from jobs.tasks import publish
+    def publish(run: dict, params=None) -> dict:
+        from jobs import steps
 
-        return publish(prepared, params)
+        return steps.publish(run, params)
 
     @task
-    def report(prepared: dict, published: dict, params=None) -> dict:
-        from jobs.tasks import report
+    def write_report(run: dict, params=None) -> dict:
+        from jobs import steps
 
-        return report(prepared, params)
+        return steps.write_report(run, params)
 
-    prepared = prepare(run_context(), ingest())
-    trained = train.partial(prepared=prepared).expand(model=candidates())
-    champion = fit_champion(prepared, choose_champion(prepared, trained))
-    scored = score.partial(prepared=prepared, champion=champion).expand(shard=shards())
-    checked = check_outputs(prepared, scored, similar_items(prepared, champion))
-    report(prepared, publish(prepared, checked))
+    with TaskGroup("ingest"):
+        ingested = ingest_files()
+    with TaskGroup("train"):
+        run = freeze_snapshot(ingested)
+        evaluated = evaluate_candidate.partial(run=run).expand(model=candidates())
+        chosen = choose_champion(run)
+        champion = fit_champion(run, chosen)
+        evaluated >> chosen
+    with TaskGroup("score"):
+        scored = [popular_items(run), score_shard.partial(run=run, champion=champion).expand(shard=shards()),
+                  similar_items(run, champion)]
+    with TaskGroup("publish"):
+        built = build_release(run)
+        published = publish(run)
+        scored >> built >> published >> write_report(run)
 
 
 recs_nightly()

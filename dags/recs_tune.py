@@ -5,6 +5,7 @@ Weekly (and on demand): tune the candidate models' hyperparameters with Optuna o
 warehouse, one task per model. Studies persist in `outputs/optuna/journal.log`, so each run adds trials to
 the same study; trials are recorded in the warehouse's `tuning_trials` table, and the best params of each
 model (in `outputs/tuning/<model>.best.json`) are what `recs_nightly` trains with from then on.
+Each task makes one call into `jobs/steps.py` (the code: `jobs/train/tune.py`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 
 from jobs.config import load_settings
+from models.registry import MODELS
 
 _settings = load_settings()
 
@@ -30,11 +32,11 @@ _settings = load_settings()
     tags=["recs", "tuning"],
     doc_md=__doc__,
     params={
-        "models": Param(list(_settings.train.models), type="array", items={"type": "string"}, title="Models to tune",
-                        description="Each model's study gets more trials.", section="Tuning"),
-        "trials": Param(20, type="integer", minimum=1, maximum=1000, title="Trials per model",
+        "models": Param(list(_settings.train.models), type="array", items={"type": "string", "enum": list(MODELS)},
+                        title="Models to tune", description="Each model's study gets more trials.", section="Tuning"),
+        "trials": Param(_settings.tune.trials, type="integer", minimum=1, maximum=1000, title="Trials per model",
                         description="New trials this run (the study keeps earlier ones).", section="Budget"),
-        "minutes": Param(30.0, type="number", minimum=0.5, maximum=720, title="Minutes per model",
+        "minutes": Param(_settings.tune.minutes, type="number", minimum=0.5, maximum=720, title="Minutes per model",
                          description="Time budget per model: a trial running when it ends stops at its next "
                                      "epoch or fold (the first trial of a new study always finishes).",
                          section="Budget"),
@@ -42,25 +44,25 @@ _settings = load_settings()
 )
 def recs_tune():
     @task
-    def snapshot() -> dict:
-        from jobs.tasks import tuning_snapshot
+    def freeze_tuning_snapshot(params=None) -> dict:
+        from jobs import steps
 
-        ctx = get_current_context()
-        return tuning_snapshot(ctx.get("data_interval_end"))
-
-    @task
-    def models(params=None) -> list[str]:
-        from jobs.tasks import tuning_models
-
-        return tuning_models(params)
+        return steps.freeze_tuning_snapshot(get_current_context().get("data_interval_end"), params)
 
     @task
-    def tune(prepared: dict, model: str, params=None) -> dict:
-        from jobs.tasks import tune_model
+    def candidates(params=None) -> list[str]:
+        from jobs import steps
 
-        return tune_model(model, params)
+        return steps.candidates(params)
 
-    tune.partial(prepared=snapshot()).expand(model=models())
+    @task(map_index_template="{{ map_label }}")
+    def tune_model(model: str, params=None) -> dict:
+        from jobs import steps
+
+        get_current_context()["map_label"] = model
+        return steps.tune_model(model, params)
+
+    freeze_tuning_snapshot() >> tune_model.expand(model=candidates())
 
 
 recs_tune()

@@ -37,13 +37,14 @@ def _print_table(cursor) -> None:
 def _published(settings):
     import duckdb
 
-    if not settings.serving_path.exists():
-        sys.exit(f"nothing published yet at {settings.serving_path}; run `recs run` (or `make demo`) first")
-    return duckdb.connect(str(settings.serving_path), read_only=True)
+    serving = settings.layout.serving
+    if not serving.exists():
+        sys.exit(f"nothing published yet at {serving}; run `recs run` (or `make demo`) first")
+    return duckdb.connect(str(serving), read_only=True)
 
 
 def cmd_sample(args, settings) -> None:
-    from jobs.sample_data import write_sample
+    from jobs.sample.data import write_sample
 
     summary = write_sample(Path(args.landing) if args.landing else settings.landing_dir, end_date=args.end_date,
                            days=args.days, n_users=args.users, n_items=args.items, n_ratings=args.ratings, seed=args.seed)
@@ -61,10 +62,10 @@ def cmd_ingest(args, settings) -> None:
 
 
 def cmd_run(args, settings) -> None:
-    from jobs.pipeline import run_nightly, settings_for
+    from jobs.steps import run_nightly
 
-    settings = settings_for({"top_n": args.top_n, "shards": args.shards,
-                             "models": args.models.split(",") if args.models else None})
+    settings = settings.with_params({"top_n": args.top_n, "shards": args.shards,
+                                     "models": args.models.split(",") if args.models else None})
     as_of = datetime.fromisoformat(args.as_of) if args.as_of else None
     summary = run_nightly(settings, run_id=args.run_id, as_of=as_of, force_publish=args.force_publish,
                           skip_ingest=args.no_ingest)
@@ -72,21 +73,19 @@ def cmd_run(args, settings) -> None:
 
 
 def cmd_tune(args, settings) -> None:
-    from jobs.tune import prepare_tuning_data, tune_model
+    from jobs.train.tune import freeze_tuning_snapshot, tune_model
 
-    models = args.models.split(",") if args.models else list(settings.train.models)
-    prepare_tuning_data(settings, datetime.fromisoformat(args.as_of) if args.as_of else None)
-    results = [tune_model(settings, model, n_trials=args.trials, minutes=args.minutes) for model in models]
+    settings = settings.with_params({"trials": args.trials, "minutes": args.minutes,
+                                     "models": args.models.split(",") if args.models else None})
+    freeze_tuning_snapshot(settings, datetime.fromisoformat(args.as_of) if args.as_of else None)
+    results = [tune_model(settings, model) for model in settings.train.models]
     print(json.dumps(results, indent=2, default=str))
 
 
 def cmd_recommend(args, settings) -> None:
-    cursor = _published(settings).execute(
-        "select r.rank, r.item_id, i.title, i.genres, r.score, r.model from recommendations r "
-        "left join items i using (item_id) where r.user_id = $user order by r.rank",
-        {"user": args.user_id},
-    )
-    _print_table(cursor)
+    from jobs.sql import run_sql
+
+    _print_table(run_sql(_published(settings), "serving/user_recommendations", {"user_id": args.user_id}))
 
 
 def cmd_query(args, settings) -> None:
@@ -102,19 +101,19 @@ def cmd_query(args, settings) -> None:
 
 
 def cmd_rollback(args, settings) -> None:
-    from jobs.pipeline import utcnow
-    from jobs.publish import rollback
+    from jobs.clock import utcnow
+    from jobs.publish.swap import rollback
 
     print(json.dumps(rollback(settings, args.run_id, utcnow()), indent=2))
 
 
 def cmd_status(args, settings) -> None:
-    from jobs.publish import current
+    from jobs.publish.release import current
+    from jobs.sql import run_sql
 
     print("published:", json.dumps(current(settings)))
-    if settings.serving_path.exists():
-        _print_table(_published(settings).execute(
-            "select run_id, logical_date, status, users, items, champion_model, finished_at from runs order by started_at desc limit 10"))
+    if settings.layout.serving.exists():
+        _print_table(run_sql(_published(settings), "serving/latest_runs"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -151,8 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tune", help="tune models with Optuna (resumes the persistent study)")
     p.add_argument("--models", help="comma-separated models (default: the configured candidates)")
-    p.add_argument("--trials", type=int, default=20, help="more trials per model this time")
-    p.add_argument("--minutes", type=float, default=10.0, help="time budget per model")
+    p.add_argument("--trials", type=int, help="more trials per model this time (default: [tune] trials)")
+    p.add_argument("--minutes", type=float, help="time budget per model (default: [tune] minutes)")
     p.add_argument("--as-of", help="tune on ratings before this ISO timestamp (default: all)")
     p.set_defaults(func=cmd_tune)
 

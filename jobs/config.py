@@ -1,7 +1,9 @@
-"""Settings: recs.toml defaults, overridden by RECS_CONFIG, rooted at RECS_HOME.
+"""Settings: recs.toml defaults, overridden by RECS_CONFIG, rooted at RECS_HOME; the only reader of either.
 
-One frozen object is built per process (``load_settings``) and passed down; nothing else reads the
-environment, so tests can build settings for a temporary RECS_HOME without touching globals.
+One frozen object is built per task or command (``load_settings``, then ``with_params`` for a trigger's
+overrides) and passed down; nothing else reads the environment or the config file, so tests can build settings
+for a temporary RECS_HOME without touching globals. Environment variables: ``RECS_HOME``, ``RECS_CONFIG``,
+``RECS_TRAIN_QUEUE`` (``[airflow] train_queue``) and ``RECS_DEVICE`` (``[train] device``).
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from jobs.layout import OutputLayout
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "recs.toml"
 SQL_DIR = PROJECT_ROOT / "sql"
+#: Environment variables that override one setting each: variable -> (section, key).
+ENV_OVERRIDES = {"RECS_TRAIN_QUEUE": ("airflow", "train_queue"), "RECS_DEVICE": ("train", "device")}
 
 
 @dataclass(frozen=True)
@@ -34,14 +40,24 @@ class TrainSettings:
     holdout_fraction: float = 0.1
     #: "global": the most recent fraction of all interactions; "user": each user's most recent fraction.
     holdout_scope: str = "global"
-    #: Rolling-origin windows before the holdout's that the tuning objective averages (jobs.tune.tuning_splits).
+    #: Rolling-origin windows before the holdout's that the tuning objective averages (jobs.train.tune.tuning_splits).
     tuning_folds: int = 3
     #: Tuning replaces the kept params only when the best trial's per-user gain over them, on the tuning
-    #: windows, exceeds this many standard errors (jobs.tune.adopt_or_keep); 0 always takes the best trial.
+    #: windows, exceeds this many standard errors (jobs.train.tune.adopt_or_keep); 0 always takes the best trial.
     tuning_min_gain_se: float = 2.0
     champion_metric: str = "ndcg@10"
     gate_tolerance: float = 0.02
     seed: int = 42
+    #: torch device for training and scoring ("cpu", "cuda", "cuda:1"); "" = CUDA when present, else the CPU.
+    device: str = ""
+
+
+@dataclass(frozen=True)
+class TuneSettings:
+    #: New Optuna trials per model and tuning run (the study keeps earlier ones).
+    trials: int = 20
+    #: Time budget per model and tuning run, in minutes.
+    minutes: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,8 @@ class ScoreSettings:
     #: Users per chunk; 0 derives it from memory_budget_mb and the number of items (models.topk.chunk_users_for).
     chunk_users: int = 0
     shards: int = 1
+    #: How many popular items the popular_items table lists (at least top_n).
+    popular_items: int = 100
     similar_top_k: int = 20
     similar_methods: tuple[str, ...] = ("champion", "content_tfidf")
 
@@ -69,48 +87,57 @@ class PublishSettings:
 
 
 @dataclass(frozen=True)
+class AirflowSettings:
+    #: Celery/Kubernetes queue of the training tasks (point it at GPU workers: "gpu").
+    train_queue: str = "default"
+
+
+SECTIONS: dict[str, type] = {
+    "ingest": IngestSettings,
+    "train": TrainSettings,
+    "tune": TuneSettings,
+    "score": ScoreSettings,
+    "evaluate": EvaluateSettings,
+    "publish": PublishSettings,
+    "airflow": AirflowSettings,
+}
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     landing_dir: Path
     outputs_dir: Path
     ingest: IngestSettings = field(default_factory=IngestSettings)
     train: TrainSettings = field(default_factory=TrainSettings)
+    tune: TuneSettings = field(default_factory=TuneSettings)
     score: ScoreSettings = field(default_factory=ScoreSettings)
     evaluate: EvaluateSettings = field(default_factory=EvaluateSettings)
     publish: PublishSettings = field(default_factory=PublishSettings)
-
-    # The fixed file layout under outputs/ (documented in outputs/README.md).
-    @property
-    def warehouse_path(self) -> Path:
-        return self.outputs_dir / "warehouse.duckdb"
+    airflow: AirflowSettings = field(default_factory=AirflowSettings)
 
     @property
-    def serving_path(self) -> Path:
-        return self.outputs_dir / "recs.duckdb"
-
-    @property
-    def versions_dir(self) -> Path:
-        return self.outputs_dir / "versions"
-
-    @property
-    def parquet_dir(self) -> Path:
-        return self.outputs_dir / "parquet"
-
-    @property
-    def reports_dir(self) -> Path:
-        return self.outputs_dir / "reports"
-
-    @property
-    def optuna_dir(self) -> Path:
-        return self.outputs_dir / "optuna"
-
-    def run_dir(self, run_id: str) -> Path:
-        return self.outputs_dir / "runs" / run_id
+    def layout(self) -> OutputLayout:
+        """Every path under outputs/ (``jobs.layout``)."""
+        return OutputLayout(self.outputs_dir)
 
     def with_overrides(self, **sections: dict[str, Any]) -> Settings:
         """A copy with some fields of some sections replaced, e.g. ``score={"top_n": 10}``."""
         changed = {name: replace(getattr(self, name), **values) for name, values in sections.items() if values}
         return replace(self, **changed)
+
+    def with_params(self, params: dict[str, Any] | None) -> Settings:
+        """A copy with a trigger's (or the CLI's) overrides applied: top_n, shards, models, trials, minutes.
+
+        Absent or None values keep the configured ones, so a DAG trigger form and ``recs run`` share this.
+        """
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        score = {k: int(params[k]) for k in ("top_n", "shards") if k in params}
+        train = {"models": tuple(params["models"])} if params.get("models") else {}
+        tune = {"trials": int(params["trials"])} if "trials" in params else {}
+        if "minutes" in params:
+            tune["minutes"] = float(params["minutes"])
+        return self.with_overrides(score=score, train=train, tune=tune)
 
 
 def _section(cls: type, raw: dict[str, Any], source: Path, name: str) -> Any:
@@ -132,20 +159,16 @@ def load_settings(home: str | os.PathLike[str] | None = None, config: str | os.P
             raw = tomllib.load(fh)
     elif config is not None or os.environ.get("RECS_CONFIG"):
         raise FileNotFoundError(f"config file not found: {config_path}")
-    paths = raw.get("paths", {})
-    sections = {
-        "ingest": IngestSettings,
-        "train": TrainSettings,
-        "score": ScoreSettings,
-        "evaluate": EvaluateSettings,
-        "publish": PublishSettings,
-    }
-    unknown = set(raw) - set(sections) - {"paths"}
+    unknown = set(raw) - set(SECTIONS) - {"paths"}
     if unknown:
         raise ValueError(f"{config_path}: unknown section(s): {', '.join(sorted(unknown))}")
+    for variable, (section, key) in ENV_OVERRIDES.items():
+        if os.environ.get(variable):
+            raw.setdefault(section, {})[key] = os.environ[variable]
+    paths = raw.get("paths", {})
     return Settings(
         home=home_path,
         landing_dir=(home_path / paths.get("landing", "landing")).resolve(),
         outputs_dir=(home_path / paths.get("outputs", "outputs")).resolve(),
-        **{name: _section(cls, raw.get(name, {}), config_path, name) for name, cls in sections.items()},
+        **{name: _section(cls, raw.get(name, {}), config_path, name) for name, cls in SECTIONS.items()},
     )

@@ -1,81 +1,26 @@
-"""The warehouse: the pipeline's own DuckDB database, and the helpers every step uses to run SQL files.
+"""The warehouse: the pipeline's own DuckDB database (one writer at a time), and the runs table's bookkeeping.
 
-SQL lives in ``sql/`` (one statement per file). Files may contain ``{{ name }}`` placeholders; they are filled
-only with values quoted here (``literal`` / ``identifier``), never with raw strings, so a file name or a
-configured column name cannot change the meaning of a statement. Plain values go through ``$name`` parameters.
+Tables are created from ``sql/warehouse/*.sql``; every statement that reads or changes them lives in ``sql/``
+and runs through ``jobs.sql``.
 """
 
 from __future__ import annotations
 
-import re
+import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
-from jobs.config import SQL_DIR, Settings
+from jobs.clock import utcnow
+from jobs.config import Settings
+from jobs.records import RunContext
+from jobs.sql import run_sql, sql_files
 
-_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
-
-
-def literal(value: Any) -> str:
-    """A SQL string literal for ``value``: single quotes doubled."""
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def identifier(name: str) -> str:
-    """A quoted SQL identifier for ``name``: double quotes doubled."""
-    return '"' + str(name).replace('"', '""') + '"'
-
-
-class Quoted(str):
-    """A string already made safe for SQL by ``literal`` or ``identifier``."""
-
-
-def q_literal(value: Any) -> Quoted:
-    return Quoted(literal(value))
-
-
-def q_identifier(name: str) -> Quoted:
-    return Quoted(identifier(name))
-
-
-def sql_text(name: str, **fills: Quoted) -> str:
-    """The text of ``sql/<name>.sql`` with its ``{{ placeholders }}`` filled by quoted values."""
-    path = SQL_DIR / f"{name}.sql"
-    text = path.read_text()
-
-    def fill(match: re.Match[str]) -> str:
-        key = match.group(1)
-        if key not in fills:
-            raise KeyError(f"{path}: no value given for placeholder {{{{ {key} }}}}")
-        value = fills[key]
-        if not isinstance(value, Quoted):
-            raise TypeError(f"{path}: placeholder {key} must be filled with q_literal()/q_identifier()")
-        return value
-
-    return _PLACEHOLDER.sub(fill, text)
-
-
-def run_sql(
-    con: duckdb.DuckDBPyConnection,
-    name: str,
-    params: Mapping[str, Any] | None = None,
-    **fills: Quoted,
-) -> duckdb.DuckDBPyConnection:
-    """Execute ``sql/<name>.sql`` with named ``$parameters`` and quoted placeholders; returns the cursor."""
-    text = sql_text(name, **fills)
-    if params:
-        return con.execute(text, dict(params))
-    return con.execute(text)
-
-
-def sql_files(folder: str) -> list[str]:
-    """Names (for ``run_sql``) of the SQL files in ``sql/<folder>/``, in file-name order."""
-    return [f"{folder}/{p.stem}" for p in sorted((SQL_DIR / folder).glob("*.sql"))]
+log = logging.getLogger("recs.warehouse")
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -100,7 +45,7 @@ def _open(path: Path, read_only: bool, lock_timeout_s: float) -> duckdb.DuckDBPy
 def connect(settings: Settings, read_only: bool = False, lock_timeout_s: float = 300.0) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the warehouse, schema ensured. One writing process at a time (DuckDB's file lock):
     a second one waits up to ``lock_timeout_s`` for the first to finish."""
-    path: Path = settings.warehouse_path
+    path = settings.layout.warehouse
     path.parent.mkdir(parents=True, exist_ok=True)
     if read_only and not path.exists():
         with connect(settings) as con:  # create it once so a first read-only open works
@@ -112,3 +57,38 @@ def connect(settings: Settings, read_only: bool = False, lock_timeout_s: float =
         yield con
     finally:
         con.close()
+
+
+def record_start(con: duckdb.DuckDBPyConnection, run: RunContext, started_at: datetime) -> None:
+    """Insert (or reset, on a rerun) the run's row with status 'running'."""
+    run_sql(con, "runs/record_start",
+            {"run_id": run.run_id, "logical_date": run.run_date, "as_of": run.as_of, "started_at": started_at})
+
+
+def record_counts(con: duckdb.DuckDBPyConnection, run_id: str, ingested: dict, snapshot: dict) -> None:
+    """The ratings the run ingested (``IngestResult.to_dict()``) and what its snapshot holds."""
+    run_sql(con, "runs/record_counts", {
+        "run_id": run_id, "rows_ingested": ingested.get("n_ratings_loaded", 0),
+        "rows_quarantined": ingested.get("n_ratings_quarantined", 0),
+        "users": snapshot["users"], "items": snapshot["items"],
+    })
+
+
+def record_finish(con: duckdb.DuckDBPyConnection, run_id: str, status: str, finished_at: datetime,
+                  message: str | None = None) -> None:
+    run_sql(con, "runs/record_finish",
+            {"run_id": run_id, "status": status, "finished_at": finished_at, "message": message})
+
+
+def mark_failed(settings: Settings, run: RunContext, message: str) -> None:
+    """Record a failed run (called from the failure path; never raises over the original error)."""
+    try:
+        with connect(settings) as con:
+            record_finish(con, run.run_id, "failed", utcnow(), message[:2000])
+    except Exception:  # the warehouse itself may be what failed
+        log.exception("could not record the failure of run %s", run.run_id)
+
+
+def latest_rating(settings: Settings) -> datetime | None:
+    with connect(settings) as con:
+        return run_sql(con, "runs/latest_rating").fetchone()[0]

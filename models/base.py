@@ -23,10 +23,10 @@ import torch
 
 
 def choose_device(explicit: str | None = None) -> torch.device:
-    """The torch device: an explicit choice, then RECS_DEVICE, then CUDA when present, else the CPU."""
-    name = explicit or os.environ.get("RECS_DEVICE")
-    if name:
-        return torch.device(name)
+    """The torch device: an explicit choice (the pipeline passes ``[train] device`` / RECS_DEVICE), then CUDA
+    when present, else the CPU."""
+    if explicit:
+        return torch.device(explicit)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -243,17 +243,18 @@ class Recommender(ABC):
         return out
 
     # Persistence: a pickle of the trained component with its tensors on the CPU, so an artifact written on a
-    # GPU worker loads on a CPU-only one.
+    # GPU worker loads on a CPU-only one. Writing it atomically is the caller's business (the pipeline saves to
+    # a temporary name and renames, ``jobs.files.replacing``).
     def save(self, path: str | os.PathLike[str]) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         device = self.device
         self.to(torch.device("cpu"))
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-        self.to(device)
+        try:
+            with path.open("wb") as fh:
+                pickle.dump(self, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        finally:
+            self.to(device)
         return path
 
     @staticmethod

@@ -146,8 +146,8 @@ def evaluate(
 
 def metric_value(summary: pd.DataFrame, key: str) -> float:
     """The value of ``'ndcg@10'``-style ``key`` in a summary frame."""
-    name, _, k = key.partition("@")
-    rows = summary[(summary["metric"] == name) & ((summary["k"] == int(k)) if k else summary["k"].isna())]
+    name, k = metrics.parse_metric(key)
+    rows = summary[(summary["metric"] == name) & ((summary["k"] == k) if k is not None else summary["k"].isna())]
     if rows.empty:
         raise KeyError(f"metric {key} not in the evaluation summary")
     return float(rows["value"].iloc[0])

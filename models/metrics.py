@@ -66,3 +66,25 @@ def rmse(predicted: np.ndarray, actual: np.ndarray) -> float:
 
 def mae(predicted: np.ndarray, actual: np.ndarray) -> float:
     return float(np.mean(np.abs(predicted - actual))) if len(actual) else float("nan")
+
+
+def parse_metric(key: str) -> tuple[str, int | None]:
+    """``'ndcg@10'`` -> ``('ndcg', 10)``; ``'rmse'`` -> ``('rmse', None)``."""
+    name, _, k = key.partition("@")
+    return name, int(k) if k else None
+
+
+def paired_difference(difference: np.ndarray) -> tuple[float, float, float]:
+    """(mean, standard error, z = mean / se) of per-user paired differences between two models.
+
+    With fewer than two users the standard error is unknown (inf, and z = 0); with no spread at all z is
+    +-inf (or 0 for no difference).
+    """
+    n = len(difference)
+    mean = float(np.mean(difference)) if n else 0.0
+    if n < 2:
+        return mean, float("inf"), 0.0
+    se = float(np.std(difference, ddof=1)) / np.sqrt(n)
+    if se > 0:
+        return mean, se, mean / se
+    return mean, se, float(np.sign(mean)) * float("inf") if mean else 0.0

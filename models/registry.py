@@ -1,10 +1,16 @@
-"""Model names as used in config, Params and tables, mapped to their classes (imported lazily: torch-heavy)."""
+"""Model names as used in config, Params and tables, mapped to their classes (imported lazily: torch-heavy).
+
+Importing this module is cheap (DAG files read ``MODELS`` at parse time); a class is imported when asked for.
+"""
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+from typing import TYPE_CHECKING
 
-from models.base import Recommender
+if TYPE_CHECKING:
+    from models.base import Recommender
 
 MODELS: dict[str, str] = {
     "popularity": "models.popularity:Popularity",

@@ -136,90 +136,126 @@ def topk_dot(
     x = user_vectors.to(torch.float32).contiguous()
     probe = min(max(items.probe, 4 * k), n_items)
     tiles = np.r_[0, np.arange(probe, n_items, max(1, tile_items)), n_items]  # tile 0 is the probe
-    # Seen items as (user, position in the norm order), grouped by tile (a radix sort on the tile number).
-    seen_bounds = np.zeros(len(tiles), dtype=np.int64)
-    if history is not None:
-        seen_user, seen_col = _seen_coords(history, np.asarray(rows, dtype=np.int64))
-        seen_pos = items.position[seen_col]
-        tile_of = (np.searchsorted(tiles, seen_pos, side="right") - 1).astype(np.uint16)
-        by_tile = np.argsort(tile_of, kind="stable")
-        seen_user_t, seen_pos_t = torch.from_numpy(seen_user[by_tile]), torch.from_numpy(seen_pos[by_tile])
-        seen_bounds = np.r_[0, np.cumsum(np.bincount(tile_of, minlength=len(tiles) - 1))]
-    minus_inf = torch.tensor(float("-inf"))
-
-    def mask(scores: torch.Tensor, tile: int, rank: torch.Tensor | None) -> torch.Tensor:
-        """-inf, in place, at the seen items of ``tile`` (score rows: users, or users in ``rank`` order)."""
-        lo, hi = seen_bounds[tile], seen_bounds[tile + 1]
-        if hi > lo:
-            user = seen_user_t[lo:hi] if rank is None else rank[seen_user_t[lo:hi]]
-            keep = user < scores.shape[0]
-            flat = user[keep] * scores.shape[1] + (seen_pos_t[lo:hi][keep] - int(tiles[tile]))
-            scores.view(-1).scatter_(0, flat, minus_inf.expand(len(flat)))
-        return scores
-
+    seen = _SeenByTile(history, rows, items, tiles)
     # 1. The probe, and each user's threshold.
-    head = mask(torch.mm(x, items.vectors_t[:, :probe]), 0, None)
+    head = seen.mask(torch.mm(x, items.vectors_t[:, :probe]), 0)
     threshold = torch.topk(head, k, dim=1, sorted=False).values.amin(dim=1)
     full = torch.isneginf(threshold)
     threshold[full] = float("inf")  # these users are ranked on their whole row, below
     # 2. How far down the norm order each user must go; the tiles, for the users who need them.
-    norms = torch.linalg.vector_norm(x, dim=1).clamp_min(1e-30)
-    need = torch.where(threshold > 0, threshold * (1 - 1e-4) / norms, float("-inf"))
-    depth = n_items - torch.searchsorted(items.norms_ascending, need)
-    depth[full] = 0
-    order = torch.argsort(depth, descending=True)
-    rank = torch.empty_like(order)
-    rank[order] = torch.arange(n)
-    depth_sorted, x_sorted, threshold_sorted = depth[order], x[order], threshold[order].unsqueeze(1)
-    filled = torch.zeros(n, dtype=torch.int64)  # candidates kept so far per user
-    found_user: list[torch.Tensor] = []
-    found_slot: list[torch.Tensor] = []
-    found_pos: list[torch.Tensor] = []
-    found_score: list[torch.Tensor] = []
+    found = _Candidates(n)
+    hits = (head >= threshold.unsqueeze(1)).nonzero()
+    found.keep(hits[:, 0], hits[:, 0], hits[:, 1], head[hits[:, 0], hits[:, 1]])
+    _scan_tiles(x, threshold, _depths(x, threshold, full, items), items, tiles, seen, found, tile_items)
+    # 3. The top-k of each user's candidates, laid out one row per user.
+    if found.user:
+        out_items[:], out_scores[:] = found.top(k, items.order)
+    if bool(full.any()):
+        _rank_whole_rows(x, full.nonzero().squeeze(1), items, history, rows, k, out_items, out_scores)
+    out_items[np.isneginf(out_scores)] = -1
+    return out_items, out_scores
 
-    def keep(row: torch.Tensor, user: torch.Tensor, pos: torch.Tensor, score: torch.Tensor) -> None:
+
+_MINUS_INF = torch.tensor(float("-inf"))
+
+
+class _SeenByTile:
+    """The seen items of ``topk_dot``'s users as (user, position in the norm order), grouped by tile (a radix
+    sort on the tile number), so each tile masks its own with one scatter."""
+
+    def __init__(self, history: sp.csr_matrix | None, rows: np.ndarray, items: _DotItems, tiles: np.ndarray) -> None:
+        self.tiles = tiles
+        self.bounds = np.zeros(len(tiles), dtype=np.int64)
+        if history is not None:
+            seen_user, seen_col = _seen_coords(history, np.asarray(rows, dtype=np.int64))
+            seen_pos = items.position[seen_col]
+            tile_of = (np.searchsorted(tiles, seen_pos, side="right") - 1).astype(np.uint16)
+            by_tile = np.argsort(tile_of, kind="stable")
+            self.user, self.pos = torch.from_numpy(seen_user[by_tile]), torch.from_numpy(seen_pos[by_tile])
+            self.bounds = np.r_[0, np.cumsum(np.bincount(tile_of, minlength=len(tiles) - 1))]
+
+    def mask(self, scores: torch.Tensor, tile: int, rank: torch.Tensor | None = None) -> torch.Tensor:
+        """-inf, in place, at the seen items of ``tile`` (score rows: users, or users in ``rank`` order)."""
+        lo, hi = self.bounds[tile], self.bounds[tile + 1]
+        if hi > lo:
+            user = self.user[lo:hi] if rank is None else rank[self.user[lo:hi]]
+            keep = user < scores.shape[0]
+            flat = user[keep] * scores.shape[1] + (self.pos[lo:hi][keep] - int(self.tiles[tile]))
+            scores.view(-1).scatter_(0, flat, _MINUS_INF.expand(len(flat)))
+        return scores
+
+
+class _Candidates:
+    """Scores at or above each user's threshold, collected tile by tile; then each user's top-k of them."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.filled = torch.zeros(n, dtype=torch.int64)  # candidates kept so far per user
+        self.user: list[torch.Tensor] = []
+        self.slot: list[torch.Tensor] = []
+        self.pos: list[torch.Tensor] = []
+        self.score: list[torch.Tensor] = []
+
+    def keep(self, row: torch.Tensor, user: torch.Tensor, pos: torch.Tensor, score: torch.Tensor) -> None:
         """Record candidates; ``row`` (nondecreasing, as ``nonzero`` gives it) groups each user's together."""
         if len(row):
-            found_slot.append(filled[user] + torch.arange(len(row)) - torch.searchsorted(row, row))
-            filled.add_(torch.bincount(user, minlength=n))
-            found_user.append(user)
-            found_pos.append(pos)
-            found_score.append(score)
+            self.slot.append(self.filled[user] + torch.arange(len(row)) - torch.searchsorted(row, row))
+            self.filled.add_(torch.bincount(user, minlength=self.n))
+            self.user.append(user)
+            self.pos.append(pos)
+            self.score.append(score)
 
-    hits = (head >= threshold.unsqueeze(1)).nonzero()
-    keep(hits[:, 0], hits[:, 0], hits[:, 1], head[hits[:, 0], hits[:, 1]])
-    buffer = torch.empty(max(1, int((depth > probe).sum())) * max(1, tile_items))
+    def top(self, k: int, item_order: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(item indices, scores) of each user's k best candidates; -1 / -inf where a user has fewer."""
+        user, slot, pos, score = (torch.cat(found) for found in (self.user, self.slot, self.pos, self.score))
+        width = max(int(self.filled.max()), k)
+        cand = torch.full((self.n, width), float("-inf"))
+        cand_pos = torch.full((self.n, width), -1, dtype=torch.int64)
+        cand[user, slot] = score
+        cand_pos[user, slot] = pos
+        values, at = torch.topk(cand, k, dim=1, sorted=True)
+        found = torch.gather(cand_pos, 1, at)
+        return torch.where(found >= 0, item_order[found.clamp_min(0)], -1).numpy(), values.numpy()
+
+
+def _depths(x: torch.Tensor, threshold: torch.Tensor, full: torch.Tensor, items: _DotItems) -> torch.Tensor:
+    """Per user, how many items (in norm order) can reach their threshold: |y_i| >= t_u / |x_u| (Cauchy-Schwarz)."""
+    norms = torch.linalg.vector_norm(x, dim=1).clamp_min(1e-30)
+    need = torch.where(threshold > 0, threshold * (1 - 1e-4) / norms, float("-inf"))
+    depth = items.n_items - torch.searchsorted(items.norms_ascending, need)
+    depth[full] = 0
+    return depth
+
+
+def _scan_tiles(x: torch.Tensor, threshold: torch.Tensor, depth: torch.Tensor, items: _DotItems, tiles: np.ndarray,
+                seen: _SeenByTile, found: _Candidates, tile_items: int) -> None:
+    """Score each tile after the probe for the users who go that deep (users sorted by depth, so they are a
+    prefix), mask their seen items and keep the scores above their thresholds."""
+    order = torch.argsort(depth, descending=True)
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(len(order))
+    depth_sorted, x_sorted, threshold_sorted = depth[order], x[order], threshold[order].unsqueeze(1)
+    buffer = torch.empty(max(1, int((depth > int(tiles[1])).sum())) * max(1, tile_items))
     for tile in range(1, len(tiles) - 1):
         lo, hi = int(tiles[tile]), int(tiles[tile + 1])
         users = int((depth_sorted > lo).sum())
         if users == 0:
             break
         scores = torch.mm(x_sorted[:users], items.vectors_t[:, lo:hi], out=buffer[: users * (hi - lo)].view(users, hi - lo))
-        mask(scores, tile, rank)
+        seen.mask(scores, tile, rank)
         hits = (scores >= threshold_sorted[:users]).nonzero()
-        keep(hits[:, 0], order[hits[:, 0]], hits[:, 1] + lo, scores[hits[:, 0], hits[:, 1]])
-    # 3. The top-k of each user's candidates, laid out one row per user.
-    if found_user:
-        user, slot, pos, score = (torch.cat(found) for found in (found_user, found_slot, found_pos, found_score))
-        width = max(int(filled.max()), k)
-        cand = torch.full((n, width), float("-inf"))
-        cand_pos = torch.full((n, width), -1, dtype=torch.int64)
-        cand[user, slot] = score
-        cand_pos[user, slot] = pos
-        values, at = torch.topk(cand, k, dim=1, sorted=True)
-        found = torch.gather(cand_pos, 1, at)
-        out_scores[:] = values.numpy()
-        out_items[:] = torch.where(found >= 0, items.order[found.clamp_min(0)], -1).numpy()
-    if bool(full.any()):
-        who = full.nonzero().squeeze(1)
-        scores = torch.mm(x[who], items.vectors_t)[:, torch.from_numpy(items.position)]  # items in id order
-        if history is not None:
-            mask_seen(scores, history, np.asarray(rows, dtype=np.int64)[who.numpy()])
-        values, at = torch.topk(scores, k, dim=1, sorted=True)
-        out_scores[who.numpy()] = values.numpy()
-        out_items[who.numpy()] = at.numpy()
-    out_items[np.isneginf(out_scores)] = -1
-    return out_items, out_scores
+        found.keep(hits[:, 0], order[hits[:, 0]], hits[:, 1] + lo, scores[hits[:, 0], hits[:, 1]])
+
+
+def _rank_whole_rows(x: torch.Tensor, who: torch.Tensor, items: _DotItems, history: sp.csr_matrix | None,
+                     rows: np.ndarray, k: int, out_items: np.ndarray, out_scores: np.ndarray) -> None:
+    """Users with fewer than k unseen items in the probe have no bound: score and sort their whole rows."""
+    scores = torch.mm(x[who], items.vectors_t)[:, torch.from_numpy(items.position)]  # items in id order
+    if history is not None:
+        mask_seen(scores, history, np.asarray(rows, dtype=np.int64)[who.numpy()])
+    values, at = torch.topk(scores, k, dim=1, sorted=True)
+    out_scores[who.numpy()] = values.numpy()
+    out_items[who.numpy()] = at.numpy()
 
 
 def recommend(

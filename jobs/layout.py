@@ -1,0 +1,167 @@
+"""Every path under ``outputs/``: the one module that knows the layout; everything else asks it.
+
+``OutputLayout`` is the install's tree (``settings.layout``); ``RunFiles`` is one run's working folder
+(``settings.layout.run(key)``), also used for the tuning snapshot, which has the same shape. ``DOCUMENTED``
+lists each path as ``outputs/README.md`` shows it, and a test holds the two together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Every path this module hands out, as outputs/README.md names it (``<run>`` = a run key, ``<model>`` ...).
+DOCUMENTED = (
+    "warehouse.duckdb",
+    "recs.duckdb",
+    "current.json",
+    ".publish.lock",
+    "versions/recs-<run>.duckdb",
+    "versions/recs-<run>.duckdb.unchecked",
+    "parquet/<table>/run_date=YYYY-MM-DD/part-0.parquet",
+    "parquet/<table>/<table>.parquet",
+    "runs/<run>/snapshot/",
+    "runs/<run>/popular_items.parquet",
+    "runs/<run>/metrics/<model>.json",
+    "runs/<run>/metrics/<model>.users.parquet",
+    "runs/<run>/models/<model>.pkl",
+    "runs/<run>/scores/part-<shard>.parquet",
+    "runs/<run>/similar/<method>.parquet",
+    "reports/<run>.md",
+    "tuning/snapshot/",
+    "tuning/<model>.best.json",
+    "optuna/journal.log",
+)
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """One run's working folder ``runs/<run>/``: its snapshot, metrics, artifacts, score shards and similar items."""
+
+    root: Path
+
+    @property
+    def snapshot(self) -> Path:
+        return self.root / "snapshot"
+
+    def snapshot_file(self, name: str) -> Path:
+        """``interactions``, ``users`` or ``items``."""
+        return self.snapshot / f"{name}.parquet"
+
+    @property
+    def popular_items(self) -> Path:
+        return self.root / "popular_items.parquet"
+
+    @property
+    def metrics(self) -> Path:
+        return self.root / "metrics"
+
+    def metrics_file(self, model: str) -> Path:
+        return self.metrics / f"{model}.json"
+
+    def per_user_file(self, model: str) -> Path:
+        return self.metrics / f"{model}.users.parquet"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    def artifact(self, model: str) -> Path:
+        return self.models / f"{model}.pkl"
+
+    @property
+    def scores(self) -> Path:
+        return self.root / "scores"
+
+    def score_part(self, shard: int) -> Path:
+        return self.scores / f"part-{shard:05d}.parquet"
+
+    @property
+    def score_parts_glob(self) -> str:
+        return str(self.scores / "part-*.parquet")
+
+    @property
+    def similar(self) -> Path:
+        return self.root / "similar"
+
+    def similar_file(self, method: str) -> Path:
+        return self.similar / f"{method}.parquet"
+
+    #: Folders a step rewrites from scratch when a run is started again (the snapshot is frozen anew).
+    RESTARTED = ("scores", "similar", "metrics", "models")
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    """The tree under ``outputs/`` (``root``), as documented in outputs/README.md."""
+
+    root: Path
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def serving(self) -> Path:
+        return self.root / "recs.duckdb"
+
+    @property
+    def current_pointer(self) -> Path:
+        """JSON naming the version that ``recs.duckdb`` is now."""
+        return self.root / "current.json"
+
+    @property
+    def publish_lock(self) -> Path:
+        return self.root / ".publish.lock"
+
+    @property
+    def versions(self) -> Path:
+        return self.root / "versions"
+
+    def version(self, key: str) -> Path:
+        return self.versions / f"recs-{key}.duckdb"
+
+    def unchecked_version(self, key: str) -> Path:
+        return self.versions / f"recs-{key}.duckdb.unchecked"
+
+    @staticmethod
+    def version_key(version: Path) -> str:
+        """The run key a version file was published under."""
+        return version.name.removeprefix("recs-").removesuffix(".duckdb")
+
+    @property
+    def parquet(self) -> Path:
+        return self.root / "parquet"
+
+    def parquet_partition(self, table: str, run_date: str) -> Path:
+        return self.parquet / table / f"run_date={run_date}"
+
+    def parquet_whole(self, table: str) -> Path:
+        return self.parquet / table / f"{table}.parquet"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    def run(self, key: str) -> RunFiles:
+        return RunFiles(self.runs / key)
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    def report(self, key: str) -> Path:
+        return self.reports / f"{key}.md"
+
+    @property
+    def tuning(self) -> RunFiles:
+        """The tuning snapshot lives in ``tuning/snapshot/``, shaped like a run's."""
+        return RunFiles(self.root / "tuning")
+
+    def best_params(self, model: str) -> Path:
+        """Where tuning leaves a model's best params (read by every nightly run)."""
+        return self.root / "tuning" / f"{model}.best.json"
+
+    @property
+    def optuna_journal(self) -> Path:
+        return self.root / "optuna" / "journal.log"

@@ -1,0 +1,154 @@
+"""Build tonight's release aside and check it: a complete new serving database that nobody reads yet.
+
+``build_release`` writes ``versions/recs-<run>.duckdb.unchecked`` from the run's files and the warehouse;
+``check_release`` runs every ``sql/outputs/<table>/check_*.sql`` against it and only when all pass renames it
+to ``versions/recs-<run>.duckdb``, the one name ``publish`` accepts. A failed check leaves the published
+version untouched and fails the run, listing the offending rows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from jobs.config import Settings
+from jobs.faults import maybe_crash
+from jobs.records import RunContext
+from jobs.sql import literal, q_identifier, q_literal, run_sql, sql_files
+
+log = logging.getLogger("recs.release")
+
+#: Published tables, in build order; each has sql/outputs/<table>/build.sql and its checks beside it.
+TABLES = ("recommendations", "popular_items", "similar_items", "runs", "model_metrics", "champions", "items")
+
+
+class OutputCheckError(RuntimeError):
+    """Tonight's outputs broke the contract; nothing was published."""
+
+
+def current(settings: Settings) -> dict[str, Any] | None:
+    """What is published now (run id and version file name), or None before the first publish."""
+    pointer = settings.layout.current_pointer
+    return json.loads(pointer.read_text()) if pointer.exists() else None
+
+
+def newer_published(settings: Settings, run: RunContext) -> dict[str, Any] | None:
+    """The published version when it is for a later day than ``run`` (which is then a backfill), else None."""
+    now = current(settings)
+    if now and now.get("run_date") and run.run_date and now["run_date"] > run.run_date.isoformat():
+        return now
+    return None
+
+
+def build_release(settings: Settings, run: RunContext, con: duckdb.DuckDBPyConnection, generated_at: datetime) -> dict[str, int]:
+    """Write the run's tables into a new database file beside the published one; returns row counts."""
+    files = settings.layout.run(run.key)
+    target = settings.layout.unchecked_version(run.key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in (target, settings.layout.version(run.key)):
+        stale.unlink(missing_ok=True)
+    if not list(files.scores.glob("part-*.parquet")):
+        raise RuntimeError(f"run {run.run_id}: no score shards in {files.scores}")
+    similar = sorted(files.similar.glob("*.parquet"))
+    params = {"run_id": run.run_id, "generated_at": generated_at}
+    con.execute(f"attach {literal(target)} as release")
+    try:
+        run_sql(con, "outputs/recommendations/build", params, scores_glob=q_literal(files.score_parts_glob))
+        run_sql(con, "outputs/popular_items/build", {"run_id": run.run_id}, popular_path=q_literal(files.popular_items))
+        if similar:
+            run_sql(con, "outputs/similar_items/build", {"run_id": run.run_id},
+                    similar_glob=q_literal(str(files.similar / "*.parquet")))
+        else:
+            run_sql(con, "outputs/similar_items/build_empty")
+        run_sql(con, "outputs/runs/build", params)
+        for table in ("model_metrics", "champions", "items"):
+            run_sql(con, f"outputs/{table}/build")
+        counts = {t: run_sql(con, "release/count_rows", table=q_identifier(t)).fetchone()[0] for t in TABLES}
+        maybe_crash("release:before_detach")
+        con.execute("checkpoint release")
+    finally:
+        con.execute("detach release")
+    log.info("release built at %s: %s", target, counts)
+    return counts
+
+
+def _check_names(prefix: str = "check_") -> list[str]:
+    return [name for table in TABLES for name in sql_files(f"outputs/{table}") if Path(name).name.startswith(prefix)]
+
+
+def _run_checks(con: duckdb.DuckDBPyConnection, names: list[str], params: dict[str, Any]) -> list[str]:
+    """Each check returns the rows that break it; the failures, with up to 5 sample rows each."""
+    failures = []
+    for name in names:
+        cursor = run_sql(con, name, params)
+        rows = cursor.fetchmany(5)
+        if rows:
+            columns = [d[0] for d in cursor.description]
+            failures.append(f"{name}: " + "; ".join(str(dict(zip(columns, row))) for row in rows))
+    return failures
+
+
+def _attach_snapshot(con: duckdb.DuckDBPyConnection, settings: Settings, run: RunContext) -> int:
+    """The views the contract checks compare the release with; returns the catalogue size."""
+    files = settings.layout.run(run.key)
+    paths = {f"{name}_path": q_literal(files.snapshot_file(name)) for name in ("users", "items", "interactions")}
+    run_sql(con, "release/snapshot_users", users_path=paths["users_path"])
+    run_sql(con, "release/snapshot_history", **paths)
+    return run_sql(con, "release/count_items", items_path=paths["items_path"]).fetchone()[0]
+
+
+def _quality_baseline(settings: Settings, run: RunContext, force: bool) -> tuple[dict[str, Any] | None, str]:
+    """The published version tonight's quality is compared with, or None and why the comparison is skipped."""
+    previous = current(settings)
+    previous_path = settings.layout.versions / previous["version"] if previous else None
+    if force:
+        return None, "forced"
+    if previous_path is None or not previous_path.exists() or previous["run_id"] == run.run_id:
+        return None, "no other published version"
+    if newer_published(settings, run):
+        return None, "a backfill of an earlier day"
+    return {**previous, "path": previous_path}, ""
+
+
+def check_release(settings: Settings, run: RunContext, top_n: int, force: bool = False) -> dict[str, Any]:
+    """Run every output check on the unchecked release; on success make it a publishable version.
+
+    ``check_*`` files guard the contract and always run. ``quality_*`` files compare tonight with the version
+    published now (coverage collapse, metric drop); ``force`` (the operator's force_publish) skips them.
+    """
+    target = settings.layout.unchecked_version(run.key)
+    if not target.exists():
+        raise FileNotFoundError(f"no release to check for run {run.run_id}: {target}")
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach {literal(target)} as release (read_only)")
+        n_items = _attach_snapshot(con, settings, run)
+        checks = _check_names("check_")
+        failures = _run_checks(con, checks, {"top_n": top_n, "n_items": n_items})
+        baseline, skipped = _quality_baseline(settings, run, force)
+        if baseline is None:
+            log.info("quality checks against the published version skipped (%s)", skipped)
+        else:
+            con.execute(f"attach {literal(baseline['path'])} as previous (read_only)")
+            quality = _check_names("quality_")
+            checks += quality
+            failures += _run_checks(con, quality, {
+                "run_id": run.run_id, "previous_run_id": baseline["run_id"],
+                "max_coverage_drop": settings.publish.max_coverage_drop, "max_metric_drop": settings.publish.max_metric_drop,
+            })
+    finally:
+        con.close()
+    if failures:
+        target.unlink(missing_ok=True)
+        message = f"run {run.run_id}: output checks failed, nothing published:\n  " + "\n  ".join(failures)
+        log.error(message)
+        raise OutputCheckError(message)
+    version = settings.layout.version(run.key)
+    target.replace(version)
+    log.info("all %d output checks passed", len(checks))
+    return {"checks_passed": len(checks), "version": str(version)}

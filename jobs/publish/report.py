@@ -1,0 +1,41 @@
+"""A human-readable report of a run (``outputs/reports/<run>.md``), read from the run's published version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from jobs.config import Settings
+from jobs.files import write_text
+from jobs.records import RunContext
+from jobs.sql import q_literal, run_sql
+
+#: (heading, query under sql/report/) in the report's order.
+SECTIONS = (
+    ("Run", "report/run"),
+    ("Champion decision", "report/champion"),
+    ("Holdout metrics", "report/holdout_metrics"),
+    ("Published tables", "report/published_tables"),
+    ("Recommendations by source", "report/by_source"),
+)
+
+
+def markdown_table(cursor: duckdb.DuckDBPyConnection) -> str:
+    columns = [d[0] for d in cursor.description]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in cursor.fetchall():
+        lines.append("| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def write_report(settings: Settings, run: RunContext) -> Path:
+    con = duckdb.connect(str(settings.layout.version(run.key)), read_only=True)
+    sections = [f"# Run {run.run_id}"]
+    try:
+        for heading, query in SECTIONS:
+            cursor = run_sql(con, query, {"run_id": run.run_id}, run_id=q_literal(run.run_id))
+            sections += [f"## {heading}", markdown_table(cursor)]
+    finally:
+        con.close()
+    return write_text(settings.layout.report(run.key), "\n\n".join(sections) + "\n")

@@ -1,0 +1,81 @@
+"""The typed records that travel between steps (through XCom in Airflow, as values in ``recs run``).
+
+``RunContext``: the run, the key every step's files and rows are filed under. ``Champion``: the gate's decision
+that the scoring steps act on. Both serialise here and nowhere else (``to_xcom`` / ``from_xcom``: small JSON
+objects of plain values), so no step re-reads a dict by string keys.
+
+A run is identified by the orchestrator's run id (Airflow's ``run_id``; ``recs run`` makes one from the
+data's cut-off). Steps are idempotent per run: rerunning one overwrites that run's files and rows only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime, timedelta
+from typing import Any, Self
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.=-]+")
+
+
+def run_key(run_id: str) -> str:
+    """``run_id`` made safe as one path component (Airflow ids hold ':' and '+')."""
+    key = _UNSAFE.sub("_", run_id).strip("._")
+    if not key:
+        raise ValueError(f"run id {run_id!r} has no usable characters")
+    return key
+
+
+class _Record:
+    """Serialisation shared by the records: dates and datetimes as ISO strings, everything else as it is."""
+
+    def to_xcom(self) -> dict[str, Any]:
+        return {k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(self).items()}  # type: ignore[call-overload]
+
+    @classmethod
+    def from_xcom(cls, raw: dict[str, Any] | Self) -> Self:
+        if isinstance(raw, cls):
+            return raw
+        values = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            value = raw.get(f.name)
+            if value is not None and f.type in ("date | None", "datetime | None"):
+                value = (datetime if f.type.startswith("datetime") else date).fromisoformat(value)
+            values[f.name] = value
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class RunContext(_Record):
+    """What identifies a run: its id, the day it processes and the cut-off for the ratings it uses."""
+
+    run_id: str
+    logical_date: date | None = None
+    as_of: datetime | None = None  # ratings with rated_at < as_of are used; None = all
+
+    @property
+    def key(self) -> str:
+        return run_key(self.run_id)
+
+    @property
+    def run_date(self) -> date | None:
+        """The date the outputs are filed under: the day processed (the data interval's start)."""
+        if self.logical_date:
+            return self.logical_date
+        if self.as_of:
+            return (self.as_of - timedelta(microseconds=1)).date()
+        return None
+
+
+@dataclass(frozen=True)
+class Champion(_Record):
+    """Which artifact scores tonight: the champion model and the run that trained it, with the gate's verdict."""
+
+    model: str
+    run_id: str
+    decision: str  # first | promoted | retained | kept
+    reason: str = ""
+
+    @property
+    def run_key(self) -> str:
+        return run_key(self.run_id)

@@ -1,0 +1,85 @@
+"""The similar_items table: for every item its top-K most similar items, from each configured method.
+
+Methods: ``champion`` (the serving model's own item-item view, when it has one: item-kNN, EASE, factor
+models) and ``content_tfidf`` (item text and genres; covers items with few ratings). Each method writes
+``similar/<method>.parquet``; an item is never similar to itself (the shared top-k masks the diagonal).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import scipy.sparse as sp
+
+from jobs.config import Settings
+from jobs.files import write_parquet
+from jobs.records import Champion, RunContext
+from jobs.train.candidates import load_artifact, train_options
+from jobs.train.snapshot import load_snapshot, snapshot_ids
+from models.base import Recommender
+from models.registry import available, build
+from models.topk import TopK, to_rows, topk_masked
+
+log = logging.getLogger("recs.similar")
+
+
+def top_similar(model: Recommender, item_ids: np.ndarray, k: int, method: str, chunk: int = 1024) -> pa.Table:
+    """Long table (item_id, rank, similar_item_id, score, method) of every item's k nearest items.
+
+    The same masking, top-k and long format as user recommendations, with items in the users' place: the
+    identity matrix is each item's "history", so an item is never its own neighbour.
+    """
+    import torch
+
+    n = len(item_ids)
+    self_mask = sp.identity(n, format="csr", dtype=np.float32)
+    parts = []
+    with torch.inference_mode():
+        for lo in range(0, n, chunk):
+            items = np.arange(lo, min(lo + chunk, n))
+            values, indices = topk_masked(model.similar_items(items).to(torch.float32).contiguous(), k, self_mask, items)
+            top = TopK(users=items, items=indices.cpu().numpy(), scores=values.cpu().numpy())
+            parts.append(to_rows(top, item_ids, item_ids).rename_columns(["item_id", "rank", "similar_item_id", "score"]))
+    table = pa.concat_tables(parts) if parts else pa.table({"item_id": [], "rank": [], "similar_item_id": [], "score": []})
+    return table.append_column("method", pa.array([method] * table.num_rows, pa.string()))
+
+
+def write_similar_items(settings: Settings, run: RunContext, champion: Champion) -> dict[str, Any]:
+    """Compute similar items by every configured method that applies tonight; returns rows per method."""
+    files = settings.layout.run(run.key)
+    files.similar.mkdir(parents=True, exist_ok=True)
+    for stale in files.similar.glob("*.parquet"):  # a rerun must not publish a method this attempt skipped
+        stale.unlink()
+    written: dict[str, int] = {}
+    for method in settings.score.similar_methods:
+        found = _method_model(settings, files, champion, method)
+        if found is None:
+            continue
+        model, item_ids, name = found
+        table = top_similar(model, np.asarray(item_ids, dtype=object), settings.score.similar_top_k, name)
+        write_parquet(table, files.similar_file(name))
+        written[name] = table.num_rows
+    log.info("similar items: %s", written)
+    return written
+
+
+def _method_model(settings: Settings, files: Any, champion: Champion, method: str) -> tuple[Recommender, Any, str] | None:
+    """(a model with item similarities, its item ids, the method's name) for ``method``; None when it does not apply."""
+    if method == "champion":
+        model = load_artifact(settings, champion.run_key, champion.model)
+        if not model.supports_similar_items:
+            log.info("champion %s has no item-item similarity; skipped", champion.model)
+            return None
+        return model, snapshot_ids(settings.layout.run(champion.run_key), "items"), champion.model
+    if method not in available():
+        log.warning("similar-items method %s is not available in this install; skipped", method)
+        return None
+    data = load_snapshot(files).data
+    features = data.item_features
+    if features is None or features.isna().all().all():
+        log.info("no item metadata; %s similar items skipped", method)
+        return None
+    return build(method).fit(data, train_options(settings)), data.item_ids, method

@@ -1,0 +1,269 @@
+"""The pipeline's steps: one function per task of ``recs_nightly`` and ``recs_tune``, and ``run_nightly``.
+
+A DAG task makes one call here; so does ``recs run``, through ``run_nightly``, with the same functions in the
+same order. Each step takes the records that travel between tasks (``jobs.records``: the run, the champion, as
+their XCom form or as objects) and either the trigger's ``params`` (Airflow: the settings are loaded once per
+task from the environment, with the params applied) or ready ``settings`` (the CLI and tests). It returns a
+small JSON-able value: a record, or paths and counts. Data moves through files and tables, never XCom.
+
+Every step is idempotent per run: a retry or a rerun of the same run id overwrites that run's own files and
+rows and nothing else. Each step is also a fault-injection point (``before:<step>`` / ``after:<step>``).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import shutil
+import sys
+from datetime import datetime, timedelta
+from typing import Any
+
+from jobs import warehouse
+from jobs.clock import naive_utc, utcnow
+from jobs.config import Settings, load_settings
+from jobs.faults import maybe_crash
+from jobs.records import Champion, RunContext
+
+log = logging.getLogger("recs.steps")
+
+Params = dict[str, Any] | None
+
+
+def _step(fn):
+    """Mark a step: fault injection can kill the process just before or just after it (tests)."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        maybe_crash(f"before:{fn.__name__}")
+        result = fn(*args, **kwargs)
+        maybe_crash(f"after:{fn.__name__}")
+        return result
+
+    return run
+
+
+def _settings(settings: Settings | None, params: Params) -> Settings:
+    """The given settings, else the environment's (loaded once, here) with the trigger's params applied."""
+    return settings if settings is not None else load_settings().with_params(params)
+
+
+def _forced(params: Params) -> bool:
+    return bool((params or {}).get("force_publish"))
+
+
+# --- ingest ---------------------------------------------------------------------------------------------------
+
+
+@_step
+def ingest_files(params: Params = None, settings: Settings | None = None) -> dict[str, Any]:
+    """Ingest every new landing file. "Future" timestamps are judged against the moment of ingest, not the
+    run's cut-off: a backfill's first run legitimately ingests the files of the days after it (its training
+    snapshot then ignores them, via as_of)."""
+    from jobs.ingest import ingest_landing
+
+    return ingest_landing(_settings(settings, params), as_of=utcnow()).to_dict()
+
+
+# --- train ----------------------------------------------------------------------------------------------------
+
+
+def resolve_run(settings: Settings, run_id: str, interval_start: datetime | None = None,
+                interval_end: datetime | None = None, as_of: datetime | None = None) -> RunContext:
+    """The run: a scheduled run processes its data interval; a run without one (a manual trigger, ``recs run``)
+    uses every rating before ``as_of``, by default the end of the latest day with data (the data, not the clock)."""
+    if interval_start is not None and interval_end is not None:
+        return RunContext(run_id=run_id, logical_date=naive_utc(interval_start).date(), as_of=naive_utc(interval_end))
+    if as_of is None:
+        latest = warehouse.latest_rating(settings)
+        if latest is None:
+            raise RuntimeError(f"the warehouse has no ratings; run `recs ingest` or put files into {settings.landing_dir}/ratings")
+        as_of = datetime.combine(latest.date() + timedelta(days=1), datetime.min.time())
+    logical_date = (as_of - timedelta(days=1)).date()
+    return RunContext(run_id=run_id or f"cli__{logical_date.isoformat()}", logical_date=logical_date, as_of=as_of)
+
+
+@_step
+def freeze_snapshot(run_id: str, interval_start: datetime | None = None, interval_end: datetime | None = None,
+                    ingested: dict[str, Any] | None = None, params: Params = None, settings: Settings | None = None,
+                    as_of: datetime | None = None) -> dict[str, Any]:
+    """Record the run's start and freeze its training snapshot (clearing a previous attempt's files).
+
+    Returns the run (``resolve_run``), the record every later step of the night is keyed by."""
+    from jobs.train.snapshot import write_snapshot
+
+    settings = _settings(settings, params)
+    run = resolve_run(settings, run_id, interval_start, interval_end, as_of)
+    files = settings.layout.run(run.key)
+    for folder in files.RESTARTED:
+        shutil.rmtree(files.root / folder, ignore_errors=True)
+    with warehouse.connect(settings) as con:
+        warehouse.record_start(con, run, utcnow())
+        counts = write_snapshot(con, files, run.as_of)
+        if counts["interactions"] == 0:
+            warehouse.record_finish(con, run.run_id, "failed", utcnow(), "no ratings before the cut-off")
+            raise RuntimeError(f"run {run.run_id}: no ratings before {run.as_of}; ingest data into {settings.landing_dir} first")
+        warehouse.record_counts(con, run.run_id, ingested or {}, counts)
+    return run.to_xcom()
+
+
+def candidates(params: Params = None, settings: Settings | None = None) -> list[str]:
+    """The models to evaluate tonight: the trigger's choice or the configured list."""
+    return list(_settings(settings, params).train.models)
+
+
+@_step
+def evaluate_candidate(run: RunContext | dict, model: str, params: Params = None,
+                       settings: Settings | None = None) -> dict[str, Any]:
+    from jobs.train.candidates import evaluate_candidate
+
+    return evaluate_candidate(_settings(settings, params), RunContext.from_xcom(run), model)
+
+
+@_step
+def choose_champion(run: RunContext | dict, params: Params = None, settings: Settings | None = None) -> dict[str, Any]:
+    """The gate: record tonight's metrics and decide which model scores (``force_publish`` crowns tonight's best)."""
+    from jobs.train.gate import select_champion
+
+    settings = _settings(settings, params)
+    with warehouse.connect(settings) as con:
+        decision = select_champion(settings, RunContext.from_xcom(run), con, utcnow(), force_promote=_forced(params))
+    return decision.champion().to_xcom()
+
+
+@_step
+def fit_champion(run: RunContext | dict, champion: Champion | dict, params: Params = None,
+                 settings: Settings | None = None) -> dict[str, Any]:
+    """Refit tonight's champion on all data (only the winner: a loser's refit would be thrown away); a kept
+    champion of an earlier run scores with the artifact it already has. Returns the champion."""
+    from jobs.train.candidates import fit_champion
+
+    run, champion = RunContext.from_xcom(run), Champion.from_xcom(champion)
+    if champion.run_key == run.key:
+        fit_champion(_settings(settings, params), run, champion.model)
+    return champion.to_xcom()
+
+
+# --- score ----------------------------------------------------------------------------------------------------
+
+
+@_step
+def popular_items(run: RunContext | dict, params: Params = None, settings: Settings | None = None) -> dict[str, Any]:
+    from jobs.score.popular import write_popular_items
+
+    return write_popular_items(_settings(settings, params), RunContext.from_xcom(run))
+
+
+def shards(params: Params = None, settings: Settings | None = None) -> list[int]:
+    return list(range(max(1, _settings(settings, params).score.shards)))
+
+
+@_step
+def score_shard(run: RunContext | dict, champion: Champion | dict, shard: int, params: Params = None,
+                settings: Settings | None = None) -> dict[str, Any]:
+    from jobs.score.shards import score_shard
+
+    settings = _settings(settings, params)
+    return score_shard(settings, RunContext.from_xcom(run), Champion.from_xcom(champion), shard, settings.score.shards)
+
+
+@_step
+def similar_items(run: RunContext | dict, champion: Champion | dict, params: Params = None,
+                  settings: Settings | None = None) -> dict[str, Any]:
+    from jobs.score.similar import write_similar_items
+
+    return write_similar_items(_settings(settings, params), RunContext.from_xcom(run), Champion.from_xcom(champion))
+
+
+# --- publish --------------------------------------------------------------------------------------------------
+
+
+@_step
+def build_release(run: RunContext | dict, params: Params = None, settings: Settings | None = None) -> dict[str, Any]:
+    """Build the release aside and run the output checks; a failure publishes nothing."""
+    from jobs.publish import release
+
+    settings, run = _settings(settings, params), RunContext.from_xcom(run)
+    with warehouse.connect(settings) as con:
+        counts = release.build_release(settings, run, con, utcnow())
+    checked = release.check_release(settings, run, settings.score.top_n, force=_forced(params))
+    return {**counts, **checked}
+
+
+@_step
+def publish(run: RunContext | dict, params: Params = None, settings: Settings | None = None) -> dict[str, Any]:
+    from jobs.publish.swap import publish
+
+    settings, run = _settings(settings, params), RunContext.from_xcom(run)
+    published_at = utcnow()
+    result = publish(settings, run, published_at)
+    with warehouse.connect(settings) as con:
+        warehouse.record_finish(con, run.run_id, "published", published_at)
+    return result
+
+
+@_step
+def write_report(run: RunContext | dict, params: Params = None, settings: Settings | None = None) -> dict[str, Any]:
+    from jobs.publish.report import write_report
+
+    return {"report": str(write_report(_settings(settings, params), RunContext.from_xcom(run)))}
+
+
+def on_failure(run_id: str, message: str, params: Params = None) -> None:
+    """Record a failed task's run as failed in the warehouse's runs table."""
+    warehouse.mark_failed(_settings(None, params), RunContext(run_id=run_id), message)
+
+
+# --- tune -----------------------------------------------------------------------------------------------------
+
+
+def freeze_tuning_snapshot(interval_end: datetime | None, params: Params = None,
+                           settings: Settings | None = None) -> dict[str, Any]:
+    from jobs.train.tune import freeze_tuning_snapshot
+
+    return freeze_tuning_snapshot(_settings(settings, params), naive_utc(interval_end) if interval_end else None)
+
+
+def tune_model(model: str, params: Params = None, settings: Settings | None = None) -> dict[str, Any]:
+    """More trials of ``model``'s study, within ``[tune]`` trials and minutes (or the trigger's)."""
+    from jobs.train.tune import tune_model
+
+    return tune_model(_settings(settings, params), model)
+
+
+# --- the whole night, in this process ----------------------------------------------------------------------------
+
+
+def run_nightly(settings: Settings, run_id: str | None = None, as_of: datetime | None = None,
+                force_publish: bool = False, skip_ingest: bool = False) -> dict[str, Any]:
+    """Every step of ``recs_nightly`` in order, in this process (what ``recs run`` does)."""
+    given = {"settings": settings, "params": {"force_publish": force_publish}}
+    ingested = ingest_files(**given) if not skip_ingest else {}
+    run = resolve_run(settings, run_id, as_of=as_of)
+    log.info("run %s: ratings before %s, models %s, top %d", run.run_id, run.as_of, list(settings.train.models),
+             settings.score.top_n)
+    try:
+        run = freeze_snapshot(run.run_id, ingested=ingested, as_of=run.as_of, **given)
+        for model in _progress(candidates(**given), "evaluate"):
+            evaluate_candidate(run, model, **given)
+        champion = fit_champion(run, choose_champion(run, **given), **given)
+        popular_items(run, **given)
+        for shard in shards(**given):
+            score_shard(run, champion, shard, **given)
+        similar_items(run, champion, **given)
+        built = build_release(run, **given)
+        published = publish(run, **given)
+        reported = write_report(run, **given)
+    except BaseException as exc:
+        warehouse.mark_failed(settings, RunContext.from_xcom(run), f"{type(exc).__name__}: {exc}")
+        raise
+    from jobs.publish.release import TABLES
+
+    return {"run": run, "ingested": ingested, "champion": champion,
+            "tables": {k: v for k, v in built.items() if k in TABLES}, **published, **reported}
+
+
+def _progress(items: Any, desc: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, disable=None, file=sys.stderr)

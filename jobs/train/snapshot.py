@@ -1,0 +1,71 @@
+"""The run's training snapshot: the warehouse's interactions as of the run's cut-off, frozen into files.
+
+Every later step of a run (train, score shards, similar items) reads these files, never the warehouse, so
+parallel tasks need no database lock and a rerun of any step sees exactly the same data.
+Files in ``outputs/runs/<run>/snapshot/`` (``jobs.layout.RunFiles``): interactions.parquet (user_index,
+item_index, rating, rated_at_epoch; CSR order), users.parquet, items.parquet (ids and item metadata by index).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+import numpy as np
+import pyarrow.parquet as pq
+import scipy.sparse as sp
+
+from jobs.files import replacing
+from jobs.layout import RunFiles
+from jobs.sql import literal, sql_text
+from models.base import Interactions
+
+log = logging.getLogger("recs.snapshot")
+
+
+@dataclass
+class Snapshot:
+    data: Interactions
+    rated_at: np.ndarray  # epoch seconds, one per stored interaction, aligned with data.matrix.data
+
+
+def write_snapshot(con: duckdb.DuckDBPyConnection, files: RunFiles, as_of: datetime | None) -> dict[str, int]:
+    """Freeze the interactions before ``as_of`` into ``files.snapshot``; returns counts for the run log."""
+    files.snapshot.mkdir(parents=True, exist_ok=True)
+    con.execute("create or replace temp table snapshot_interactions as " + sql_text("training/interactions"), {"as_of": as_of})
+    con.execute("create or replace temp table snapshot_users as " + sql_text("training/user_index"))
+    con.execute("create or replace temp table snapshot_items as " + sql_text("training/item_index"))
+    for name, query in (("interactions", "training/interactions_indexed"), ("users", "training/snapshot_users"),
+                        ("items", "training/snapshot_items")):
+        with replacing(files.snapshot_file(name)) as tmp:
+            con.execute(f"copy ({sql_text(query)}) to {literal(tmp)} (format parquet)")
+    counts = con.execute(sql_text("training/snapshot_counts")).fetchone()
+    result = {"interactions": int(counts[0]), "users": int(counts[1]), "items": int(counts[2])}
+    log.info("snapshot as of %s: %s", as_of, result)
+    return result
+
+
+def load_snapshot(files: RunFiles) -> Snapshot:
+    """The run's snapshot as an ``Interactions`` matrix plus the timestamps of its entries."""
+    table = pq.read_table(files.snapshot_file("interactions"))
+    users = pq.read_table(files.snapshot_file("users")).column("user_id").to_numpy(zero_copy_only=False).astype(object)
+    items = pq.read_table(files.snapshot_file("items")).to_pandas()
+    user_index = table.column("user_index").to_numpy()
+    item_index = table.column("item_index").to_numpy()
+    indptr = np.zeros(len(users) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(user_index, minlength=len(users)), out=indptr[1:])
+    matrix = sp.csr_matrix(
+        (table.column("rating").to_numpy().astype(np.float32), item_index.astype(np.int32), indptr),
+        shape=(len(users), len(items)),
+    )
+    features = items.set_index("item_id")[["title", "genres", "description"]]
+    data = Interactions(matrix=matrix, user_ids=users, item_ids=items["item_id"].to_numpy().astype(object), item_features=features)
+    return Snapshot(data=data, rated_at=table.column("rated_at_epoch").to_numpy())
+
+
+def snapshot_ids(files: RunFiles, name: str) -> np.ndarray:
+    """The ids of a snapshot's ``users`` or ``items`` by index, without loading the interactions."""
+    column = "user_id" if name == "users" else "item_id"
+    return pq.read_table(files.snapshot_file(name), columns=[column]).column(column).to_numpy(zero_copy_only=False)

@@ -1,0 +1,10 @@
+-- The report's metrics section: one row per candidate, one column per metric@k (PIVOT takes no parameters:
+-- the run id is filled in as a quoted literal).
+pivot (
+    select model, metric || coalesce('@' || k, '') as metric, value
+    from model_metrics
+    where run_id = {{ run_id }}
+      and metric in ('precision', 'recall', 'ndcg', 'map', 'coverage', 'rmse', 'train_seconds')
+)
+on metric using first(value)
+order by model

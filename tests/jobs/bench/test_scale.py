@@ -1,0 +1,44 @@
+"""The scale benchmark at its smoke size: it runs end to end and writes its table rows, leaving the rest of the
+file alone. No timings are asserted: benchmarks are not tests (make bench runs the real sizes). implicit, the
+benchmark's baseline, is not a test dependency: without it the bench leaves its columns empty."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jobs.bench import scale as bench
+
+
+@pytest.mark.slow
+def test_bench_writes_its_rows_and_keeps_the_other_section(tmp_path: Path) -> None:
+    out = tmp_path / "benchmarks.md"
+    quality = "## Quality\n\n| model | ndcg@10 |\n|---|---|\n| ials | 0.3 |\n"
+    out.write_text(f"# Benchmarks\n\n{quality}\n{bench.START}\nold scale text\n{bench.END}\n\nfooter\n")
+
+    assert bench.main(["--sizes", "50k", "--out", str(out), "--root", str(tmp_path / "bench")]) == 0
+
+    text = out.read_text()
+    assert text.startswith(f"# Benchmarks\n\n{quality}\n{bench.START}\n") and text.endswith(f"{bench.END}\n\nfooter\n")
+    assert "old scale text" not in text and text.count(bench.START) == 1
+    scale = text.split(bench.START)[1].split(bench.END)[0]
+    for heading in ("### The night, step by step", "### Ingest", "### Scoring", "### Training", "### Against the targets"):
+        assert heading in scale
+    rows = [line for line in scale.splitlines() if line.startswith("| ")]
+    for step in ("bulk ingest (history CSV)", "whole night", "freeze snapshot", "evaluate candidate ials", "fit ials",
+                 "holdout metrics ials", "score shard 1/1 (top-100)", "build + check release", "publish"):
+        assert any(step in row and " s (" in row for row in rows), step
+    assert any(row.startswith("| 50k | history CSV | ") for row in rows)
+    assert any(row.startswith("| 50k | 1k x ") for row in rows)  # scoring
+    assert "GFLOP/s" in scale and "Machine:" in scale
+
+
+def test_write_section_creates_the_file_or_appends_to_one_without_markers(tmp_path: Path) -> None:
+    fresh = tmp_path / "new.md"
+    bench.write_section(fresh, f"{bench.START}\nx\n{bench.END}\n")
+    assert fresh.read_text() == f"# Benchmarks\n\n{bench.START}\nx\n{bench.END}\n"
+    other = tmp_path / "other.md"
+    other.write_text("# Benchmarks\n\n## Quality\nq\n")
+    bench.write_section(other, f"{bench.START}\ny\n{bench.END}\n")
+    assert other.read_text() == f"# Benchmarks\n\n## Quality\nq\n\n{bench.START}\ny\n{bench.END}\n"

@@ -1,0 +1,56 @@
+"""The `recs` command as an operator uses it: ingest a MovieLens u.data file, run, read recommendations."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.support.warehouse import taste_ratings
+
+pytestmark = pytest.mark.slow
+RECS = str(Path(sys.executable).parent / "recs")
+
+
+def recs(home: Path, *args: str) -> subprocess.CompletedProcess:
+    done = subprocess.run([RECS, *args], env={**os.environ, "RECS_HOME": str(home)}, capture_output=True, text=True)
+    return done
+
+
+def test_ingest_udata_run_and_read_back(tmp_path):
+    frame = taste_ratings(n_users=90, n_items=40)
+    udata = tmp_path / "incoming" / "u.data"
+    udata.parent.mkdir()
+    lines = (f"{u[1:]}\t{i[1:]}\t{int(r)}\t{int(t.timestamp())}" for u, i, r, t in frame.itertuples(index=False))
+    udata.write_text("\n".join(lines) + "\n")
+    home = tmp_path / "home"
+
+    ingested = recs(home, "ingest", str(udata))
+    assert ingested.returncode == 0, ingested.stderr
+    assert f'"n_rows_loaded": {len(frame)}' in ingested.stdout
+    ran = recs(home, "run", "--top-n", "5", "--models", "popularity,ease")
+    assert ran.returncode == 0, ran.stderr[-3000:]
+
+    con = duckdb.connect(str(home / "outputs" / "recs.duckdb"), read_only=True)
+    per_user = con.execute("select count(distinct user_id), count(*), max(rank) from recommendations").fetchone()
+    run = con.execute("select status, users, rows_ingested from runs").fetchall()
+    con.close()
+    assert per_user == (90, 450, 5)
+    assert run == [("published", 90, 0)]  # the file was ingested by `recs ingest`, before the run
+
+    shown = recs(home, "recommend", "7")
+    assert shown.returncode == 0 and "(5 rows)" in shown.stdout, shown.stdout + shown.stderr
+    # Consumers get a read-only connection: writes are refused, the published table is untouched.
+    refused = recs(home, "query", "--sql", "delete from recommendations")
+    assert refused.returncode != 0 and "read-only" in refused.stderr.lower() and "Traceback" not in refused.stderr
+    assert "450" in recs(home, "query", "--sql", "select count(*) from recommendations").stdout
+
+
+def test_bad_file_gives_a_clear_error_without_a_traceback(tmp_path):
+    bad = tmp_path / "ratings.csv"
+    bad.write_text("user_id;item_id;rating;timestamp\n1;2;3;881250949\n")
+    done = recs(tmp_path / "home", "ingest", str(bad))
+    assert done.returncode != 0
+    assert "ratings.csv" in done.stderr and "line 1" in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,24 @@
+"""Runs the shared model contract (tests/model_contract.py) for every model in ``models.registry.available()``.
+
+A model added to the registry is covered as soon as its module exists. Per-model settings go in ``OVERRIDES``:
+class attributes of its contract class (``params`` for a quick fit, ``check_quality``, ``min_margin``) or a
+``make_data`` function ``(self, synthetic) -> Interactions`` when it needs other training data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models import registry
+from tests.support.model_contract import ModelContract
+
+OVERRIDES: dict[str, dict[str, Any]] = {
+    "popularity": {"check_quality": False},
+    "ials": {"params": {"factors": 16, "iterations": 10, "alpha": 3.0, "regularization": 10.0}},
+    "bpr": {"params": {"factors": 8, "epochs": 15, "batch_size": 128, "lr": 0.01, "reg": 0.01}},
+    "biased_mf": {"params": {"factors": 8, "epochs": 30, "batch_size": 128, "lr": 0.03, "reg": 0.1}},
+}
+
+for _name in registry.available():
+    _cls_name = "TestContract_" + _name
+    globals()[_cls_name] = type(_cls_name, (ModelContract,), {"model_name": _name, **OVERRIDES.get(_name, {})})
