@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from jobs.files import replacing, write_json
+from jobs.layout import OutputLayout
 from jobs.sample.data import DEFAULT_END_DATE, SIZES, generate_items, generate_ratings
 
 #: Benchmark sizes: name -> (ratings, users, items). The presets of jobs.sample.data plus a tiny smoke size.
@@ -67,9 +69,8 @@ def _write_csv(path: Path, columns: dict[str, np.ndarray]) -> None:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    tmp = path.with_name(path.name + ".tmp")
-    pacsv.write_csv(pa.table(columns), tmp, pacsv.WriteOptions(quoting_style="none"))
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        pacsv.write_csv(pa.table(columns), tmp, pacsv.WriteOptions(quoting_style="none"))
 
 
 def dataset(size: str, root: Path, seed: int = 42) -> DataSet:
@@ -109,9 +110,8 @@ def fresh_home(data: DataSet, root: Path) -> Path:
     (home / "landing" / "items").mkdir(parents=True)
     _link(data.history, home / "landing" / "ratings" / data.history.name)
     _link(data.items_file, home / "landing" / "items" / data.items_file.name)
-    tuning = home / "outputs" / "tuning"
-    tuning.mkdir(parents=True)
-    (tuning / "ials.best.json").write_text(json.dumps({"model": "ials", "study": "benchmark", "params": IALS_PARAMS}, indent=2))
+    best = OutputLayout(home / "outputs").best_params("ials")
+    write_json(best, {"model": "ials", "study": "benchmark", "params": IALS_PARAMS})
     return home
 
 

@@ -71,14 +71,16 @@ def _scope(scope: str) -> str:
 
 def render(report: Report, date: str, machine_text: str) -> str:
     """The quality section (markdown, between the markers)."""
-    ref = REFERENCE
-    rows = [*report.rows, *([report.nightly] if report.nightly else [])]
-    pop = next((r for r in report.rows if r.model == "popularity"), None)
+    lines = [START, *_header(report, date, machine_text), *_table(report), *_params_list(report), *_nightly(report),
+             *_notes(report), END]
+    return "\n".join(lines)
+
+
+def _header(report: Report, date: str, machine_text: str) -> list[str]:
     budget = (f"tuning up to {report.trials} trials or {report.minutes:g} min per family "
               f"(caps: {', '.join(f'{k} {v}' for k, v in report.trial_caps.items())})" if report.tuned
               else "tuning skipped (`--skip-tune`: params kept from an earlier run, else the defaults)")
-    lines = [
-        START,
+    return [
         "## Quality: MovieLens-100K, Microsoft Recommenders protocol",
         "",
         f"`make bench-quality` (`python -m jobs.bench.quality --out docs/benchmarks.md`), run on {date}; "
@@ -102,13 +104,19 @@ def render(report: Report, date: str, machine_text: str) -> str:
         "step (every user's top-10 into Parquet). Holdout nDCG@10: the pipeline's own metric, on its holdout. "
         "nDCG@10 with defaults: the same family untuned, through the same pipeline.",
         "",
+    ]
+
+
+def _table(report: Report) -> list[str]:
+    ref = REFERENCE
+    lines = [
         "| model | MAP | nDCG@10 | P@10 | R@10 | coverage | train s | score s | holdout nDCG@10 | tuning "
         "| nDCG@10 with defaults |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
         f"| {ref['model']} (reference) | {ref['map']:.4f} | {ref['ndcg@k']:.4f} | {ref['precision@k']:.4f} | "
         f"{ref['recall@k']:.4f} | – | – | – | – | – | – |",
     ]
-    for r in rows:
+    for r in [*report.rows, *([report.nightly] if report.nightly else [])]:
         m = r.metrics
         tuning = f"{r.tuning['trials']} trials, {r.tuning['seconds']:.0f} s" if r.tuning else "–"
         if r.tuning.get("decision", "").startswith("kept"):
@@ -116,27 +124,39 @@ def render(report: Report, date: str, machine_text: str) -> str:
         lines.append(f"| {r.model} | {m['map']:.4f} | {m['ndcg@k']:.4f} | {m['precision@k']:.4f} | {m['recall@k']:.4f} "
                      f"| {r.coverage:.3f} | {r.train_seconds:.2f} | {r.score_seconds:.2f} | {_f(r.holdout_ndcg)} "
                      f"| {tuning} | {_f(r.defaults.get('ndcg@k'))} |")
-    lines += ["", "Params (the tuned fields):", ""]
+    return lines
+
+
+def _params_list(report: Report) -> list[str]:
+    lines = ["", "Params (the tuned fields):", ""]
     for r in report.rows:
         decision = r.tuning.get("decision", "best trial") if r.tuning else "best trial"
         why = "" if decision == "best trial" else f" ({decision})"
         lines.append(f"- {r.model}: {_params({k: v for k, v in r.params.items() if k in r.space})}{why}")
-    if report.nightly:
-        n = report.nightly
-        margins = ", ".join(f"{label} {n.metrics[key] - ref[key]:+.4f}" for key, label in
-                            zip(METRICS, ("MAP", "nDCG@10", "P@10", "R@10")))
-        beats = all(n.metrics[key] > ref[key] for key in METRICS)
-        steps = ", ".join(f"{k} {v:.1f} s" for k, v in report.nightly_steps.items())
-        holdout = ", ".join(f"{k} {_f(v)}" for k, v in sorted(report.champion.get("holdout_ndcg", {}).items(),
-                                                              key=lambda kv: -(kv[1] or 0)))
-        lines += [
-            "",
-            f"**Nightly run** (a fresh home, tuned params, tuning excluded), candidates {', '.join(report.nightly_models)}: "
-            f"**{n.nightly_seconds:.1f} s** from ingest to report ({steps}). The gate picked **{report.champion.get('model')}** "
-            f"by the holdout's nDCG@10 ({holdout}). The gate's reason: \"{report.champion.get('reason', '')}\".",
-            "",
-            f"**Champion vs BiVAE**: {margins}: {'better on all four' if beats else 'not better on all four'}.",
-        ]
+    return lines
+
+
+def _nightly(report: Report) -> list[str]:
+    if not report.nightly:
+        return []
+    n, ref = report.nightly, REFERENCE
+    margins = ", ".join(f"{label} {n.metrics[key] - ref[key]:+.4f}" for key, label in
+                        zip(METRICS, ("MAP", "nDCG@10", "P@10", "R@10")))
+    beats = all(n.metrics[key] > ref[key] for key in METRICS)
+    steps = ", ".join(f"{k} {v:.1f} s" for k, v in report.nightly_steps.items())
+    holdout = ", ".join(f"{k} {_f(v)}" for k, v in sorted(report.champion.get("holdout_ndcg", {}).items(),
+                                                          key=lambda kv: -(kv[1] or 0)))
+    return [
+        "",
+        f"**Nightly run** (a fresh home, tuned params, tuning excluded), candidates {', '.join(report.nightly_models)}: "
+        f"**{n.nightly_seconds:.1f} s** from ingest to report ({steps}). The gate picked **{report.champion.get('model')}** "
+        f"by the holdout's nDCG@10 ({holdout}). The gate's reason: \"{report.champion.get('reason', '')}\".",
+        "",
+        f"**Champion vs BiVAE**: {margins}: {'better on all four' if beats else 'not better on all four'}.",
+    ]
+
+
+def _notes(report: Report) -> list[str]:
     notes = []
     users = {r.holdout_users for r in report.rows if r.holdout_users}
     if users:
@@ -146,13 +166,11 @@ def render(report: Report, date: str, machine_text: str) -> str:
     if worse:
         notes.append(f"tuned on it, {', '.join(worse)} {'scores' if len(worse) == 1 else 'score'} below "
                      f"{'its' if len(worse) == 1 else 'their'} defaults on the test split")
+    pop = next((r for r in report.rows if r.model == "popularity"), None)
     if pop:
         below = [r.model for r in report.rows if r.model != "popularity" and r.metrics["ndcg@k"] <= pop.metrics["ndcg@k"]]
         ratios = ", ".join(f"{r.model} {r.metrics['ndcg@k'] / pop.metrics['ndcg@k']:.2f}x" for r in report.rows
                            if r.model != "popularity")
         notes.append(f"nDCG@10 relative to popularity: {ratios}"
                      + (f"; below popularity: {', '.join(below)}" if below else ""))
-    if notes:
-        lines += ["", "Notes: " + "; ".join(notes) + "."]
-    lines.append(END)
-    return "\n".join(lines)
+    return ["", "Notes: " + "; ".join(notes) + "."] if notes else []

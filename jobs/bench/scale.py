@@ -122,8 +122,8 @@ def _quality(q: dict[str, float] | None) -> str:
     return "" if not q else f"{q['ndcg@10']:.4f} / {q['recall@10']:.4f}"
 
 
-def section(results: dict[str, Any], command: str) -> str:
-    sizes = list(results["sizes"])
+def _intro(results: dict[str, Any], sizes: list[str], command: str) -> list[str]:
+    """The command, the machine and the data sets."""
     m = results["machine"]
     out = [
         START,
@@ -144,7 +144,12 @@ def section(results: dict[str, Any], command: str) -> str:
     for size in sizes:
         d = results["sizes"][size]["night"]["data"]
         out.append(f"| {size} | {_n(d['n_ratings'])} | {_n(d['n_users'])} | {_n(d['n_items'])} | {d['history_rows']:,} | {d['day_rows']:,} |")
-    out += [
+    return out
+
+
+def _night(results: dict[str, Any], sizes: list[str]) -> list[str]:
+    """The night step by step, and the ingest rates."""
+    out = [
         "",
         "### The night, step by step: wall seconds (peak RSS, MiB)",
         "",
@@ -170,8 +175,13 @@ def section(results: dict[str, Any], command: str) -> str:
             rows = night["night_ingest"]["n_rows_read"]
             out.append(f"| {size} | the night's file (checked against the loaded ratings for duplicates) | {rows:,} | "
                        f"{day['seconds']:.1f} | {rows / day['seconds']:,.0f} |")
+    return out
+
+
+def _scoring(results: dict[str, Any], sizes: list[str]) -> list[str]:
+    """Scoring every user's top-100, against the roof and implicit's recommend."""
     roofs = {s: results["sizes"][s]["kernels"]["roof_gflops"] for s in sizes}
-    out += [
+    out = [
         "",
         "### Scoring: every user's top-100 unseen items, same factors",
         "",
@@ -192,7 +202,12 @@ def section(results: dict[str, Any], command: str) -> str:
                if "implicit_s" in s else "n/a | n/a | n/a")
         out.append(f"| {size} | {_n(s['users'])} x {_n(s['items'])} x {s['factors']} | {s['ours_s']:.1f} | {s['ours_gflops']:.0f} | "
                    f"{100 * s['ours_gflops'] / roof:.0f} % | {s['plain_s']:.1f} | {imp} | {roof:.0f} | {s.get('agreement', float('nan')):.4f} |")
-    out += [
+    return out
+
+
+def _training(results: dict[str, Any], sizes: list[str]) -> list[str]:
+    """iALS training against implicit's ALS."""
+    out = [
         "",
         "### Training: iALS against implicit's ALS (conjugate gradient), same matrix, factors, iterations, threads",
         "",
@@ -210,7 +225,13 @@ def section(results: dict[str, Any], command: str) -> str:
             imp = "n/a | n/a"
         out.append(f"| {size} | {_n(t['nnz'])} | {t['ours_s_per_it']:.2f} | {imp} | {_quality(t['ours_quality'])} | "
                    f"{_quality(t.get('implicit_quality'))} |")
-    out += ["", "### Against the targets (largest size run)", "", *_verdicts(results, sizes[-1]), END]
+    return out
+
+
+def section(results: dict[str, Any], command: str) -> str:
+    sizes = list(results["sizes"])
+    out = [*_intro(results, sizes, command), *_night(results, sizes), *_scoring(results, sizes), *_training(results, sizes),
+           "", "### Against the targets (largest size run)", "", *_verdicts(results, sizes[-1]), END]
     return "\n".join(out) + "\n"
 
 

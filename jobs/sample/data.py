@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jobs.files import replacing, write_parquet
 from jobs.sample.items import generate_items
 from jobs.sample.world import _SECONDS_PER_DAY, GENRES, ratings_arrays
 
@@ -70,11 +71,9 @@ def _write_csv(path: Path, table: Any) -> None:
     """Write a pyarrow table as CSV (unquoted header) to a temporary name, then move it into place."""
     import pyarrow.csv as pacsv
 
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as fh:
+    with replacing(path) as tmp, tmp.open("wb") as fh:
         fh.write((",".join(table.column_names) + "\n").encode())
         pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-    os.replace(tmp, path)
 
 
 def write_ratings_file(
@@ -92,15 +91,12 @@ def write_ratings_file(
     ``write_ratings_file("landing/ratings/ml20m.parquet", *SIZES["20M"])`` makes the 20M benchmark input.
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.table(ratings_arrays(n_ratings, n_users, n_items, days, end_date, seed, half_stars))
     if path.suffix == ".parquet":
-        tmp = path.with_name(path.name + ".tmp")
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, path)
+        write_parquet(table, path, compression="zstd")
     else:
         _write_csv(path, table)
     return {"path": str(path), "rows": table.num_rows, "users": n_users, "items": n_items, "bytes": path.stat().st_size}
@@ -141,9 +137,8 @@ def write_sample(
         files.append(path)
     items = generate_items(n_items, seed)
     items_path = items_dir / "items.csv"
-    tmp = items_path.with_name(items_path.name + ".tmp")
-    items.to_csv(tmp, index=False, lineterminator="\n")
-    os.replace(tmp, items_path)
+    with replacing(items_path) as tmp:
+        items.to_csv(tmp, index=False, lineterminator="\n")
     return {
         "landing_dir": str(landing_dir),
         "ratings_files": len(files),
