@@ -52,7 +52,7 @@ def _name_mapped(label: str) -> None:
     catchup=False,
     max_active_runs=1,
     default_args={"retries": 2, "retry_delay": timedelta(minutes=2), "on_failure_callback": _on_failure},
-    dagrun_timeout=timedelta(hours=6),
+    dagrun_timeout=timedelta(hours=_settings.airflow.run_timeout_hours),
     tags=["recs", "nightly"],
     doc_md=__doc__,
     params={
@@ -75,15 +75,15 @@ def recs_nightly():
     def ingest_files(params=None) -> dict:
         from jobs import steps
 
-        return steps.ingest_files(params)
+        return steps.ingest_files(params, run_id=get_current_context()["run_id"])
 
     @task
-    def freeze_snapshot(ingested: dict, params=None) -> dict:
+    def freeze_snapshot(params=None) -> dict:
         from jobs import steps
 
         ctx = get_current_context()
         return steps.freeze_snapshot(ctx["run_id"], ctx.get("data_interval_start"), ctx.get("data_interval_end"),
-                                     ingested, params)
+                                     params)
 
     @task
     def candidates(params=None) -> list[str]:
@@ -156,7 +156,8 @@ def recs_nightly():
     with TaskGroup("ingest"):
         ingested = ingest_files()
     with TaskGroup("train"):
-        run = freeze_snapshot(ingested)
+        run = freeze_snapshot()
+        ingested >> run
         evaluated = evaluate_candidate.partial(run=run).expand(model=candidates())
         chosen = choose_champion(run)
         champion = fit_champion(run, chosen)

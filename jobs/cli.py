@@ -35,12 +35,13 @@ def _print_table(cursor) -> None:
 
 
 def _published(settings):
-    import duckdb
+    """The published database, read-only and locked down (``jobs.serving``)."""
+    from jobs.serving import NotPublished, open_published
 
-    serving = settings.layout.serving
-    if not serving.exists():
-        sys.exit(f"nothing published yet at {serving}; run `recs run` (or `make demo`) first")
-    return duckdb.connect(str(serving), read_only=True)
+    try:
+        return open_published(settings.layout.serving)
+    except NotPublished as exc:
+        sys.exit(str(exc))
 
 
 def cmd_sample(args, settings) -> None:
@@ -66,9 +67,15 @@ def cmd_run(args, settings) -> None:
 
     settings = settings.with_params({"top_n": args.top_n, "shards": args.shards,
                                      "models": args.models.split(",") if args.models else None})
+    from jobs.runlock import RunLocked
+    from jobs.warehouse import WarehouseBusy
+
     as_of = datetime.fromisoformat(args.as_of) if args.as_of else None
-    summary = run_nightly(settings, run_id=args.run_id, as_of=as_of, force_publish=args.force_publish,
-                          skip_ingest=args.no_ingest)
+    try:
+        summary = run_nightly(settings, run_id=args.run_id, as_of=as_of, force_publish=args.force_publish,
+                              skip_ingest=args.no_ingest)
+    except (RunLocked, WarehouseBusy) as exc:
+        sys.exit(f"recs run: {exc}")
     print(json.dumps(summary, indent=2, default=str))
 
 
@@ -96,7 +103,7 @@ def cmd_query(args, settings) -> None:
         sys.exit("give --sql 'select ...' or --sql-file FILE")
     try:
         _print_table(_published(settings).execute(sql))
-    except duckdb.Error as exc:  # the published database is opened read-only: writes land here too
+    except duckdb.Error as exc:  # read-only and locked down (jobs.serving): writes and file access land here too
         sys.exit(f"query failed: {exc}")
 
 

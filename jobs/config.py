@@ -31,7 +31,13 @@ class IngestSettings:
     timestamp_column: str = "timestamp"
     rating_min: float = 0.5
     rating_max: float = 5.0
+    #: Timestamps later than the moment of ingest + this are quarantined (future_timestamp).
     future_tolerance_hours: float = 24.0
+    #: Timestamps before this (ISO date or date-time, UTC) are quarantined (early_timestamp): epoch 0, year 1...
+    earliest_timestamp: str = "1990-01-01"
+    #: A landing file modified this recently that looks cut off (no final line break, no Parquet footer, empty)
+    #: is still being written: it is left for a later run.
+    settle_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -87,9 +93,17 @@ class PublishSettings:
 
 
 @dataclass(frozen=True)
+class WarehouseSettings:
+    #: How long a step waits for another process's lock on warehouse.duckdb before it fails, saying who holds it.
+    lock_wait_seconds: float = 300.0
+
+
+@dataclass(frozen=True)
 class AirflowSettings:
     #: Celery/Kubernetes queue of the training tasks (point it at GPU workers: "gpu").
     train_queue: str = "default"
+    #: A nightly DAG run is stopped after this long (dagrun_timeout); a run lock no step touched for as long is stale.
+    run_timeout_hours: float = 6.0
 
 
 SECTIONS: dict[str, type] = {
@@ -99,6 +113,7 @@ SECTIONS: dict[str, type] = {
     "score": ScoreSettings,
     "evaluate": EvaluateSettings,
     "publish": PublishSettings,
+    "warehouse": WarehouseSettings,
     "airflow": AirflowSettings,
 }
 
@@ -114,6 +129,7 @@ class Settings:
     score: ScoreSettings = field(default_factory=ScoreSettings)
     evaluate: EvaluateSettings = field(default_factory=EvaluateSettings)
     publish: PublishSettings = field(default_factory=PublishSettings)
+    warehouse: WarehouseSettings = field(default_factory=WarehouseSettings)
     airflow: AirflowSettings = field(default_factory=AirflowSettings)
 
     @property

@@ -7,12 +7,26 @@ midway leaves the target as it was and removes the temporary file.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+_HASH_CHUNK = 1 << 20
+
+
+def sha256_file(path: Path, each_chunk: Callable[[bytes], None] | None = None) -> str:
+    """The hex sha256 of a file, streamed; ``each_chunk`` sees the same bytes on the way (one read for both)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            digest.update(chunk)
+            if each_chunk is not None:
+                each_chunk(chunk)
+    return digest.hexdigest()
 
 
 @contextmanager
@@ -48,3 +62,26 @@ def write_parquet(table: Any, path: Path, **options: Any) -> Path:
     with replacing(path) as tmp:
         pq.write_table(table, tmp, **options)
     return path
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporary files ``replacing`` left in ``folder`` when its process died mid-write (their pid
+    is in the name and no longer runs); a live writer's are left alone."""
+    removed = []
+    for path in folder.glob(".*.tmp"):
+        pid = path.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not pid_alive(int(pid)) and path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed

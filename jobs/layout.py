@@ -16,10 +16,14 @@ DOCUMENTED = (
     "recs.duckdb",
     "current.json",
     ".publish.lock",
+    ".run.lock",
     "versions/recs-<run>.duckdb",
+    "versions/recs-<run>.duckdb.sha256",
     "versions/recs-<run>.duckdb.unchecked",
     "parquet/<table>/run_date=YYYY-MM-DD/part-0.parquet",
     "parquet/<table>/<table>.parquet",
+    "parquet/_published.json",
+    ".parquet-<run>/",
     "runs/<run>/snapshot/",
     "runs/<run>/popular_items.parquet",
     "runs/<run>/metrics/<model>.json",
@@ -115,11 +119,20 @@ class OutputLayout:
         return self.root / ".publish.lock"
 
     @property
+    def run_lock(self) -> Path:
+        """Who runs on this home now (``jobs.runlock``): one run at a time."""
+        return self.root / ".run.lock"
+
+    @property
     def versions(self) -> Path:
         return self.root / "versions"
 
     def version(self, key: str) -> Path:
         return self.versions / f"recs-{key}.duckdb"
+
+    def version_checksum(self, key: str) -> Path:
+        """The sha256 of a version, recorded when its checks passed; publish and rollback verify it."""
+        return self.versions / f"recs-{key}.duckdb.sha256"
 
     def unchecked_version(self, key: str) -> Path:
         return self.versions / f"recs-{key}.duckdb.unchecked"
@@ -138,6 +151,15 @@ class OutputLayout:
 
     def parquet_whole(self, table: str) -> Path:
         return self.parquet / table / f"{table}.parquet"
+
+    @property
+    def parquet_marker(self) -> Path:
+        """Names the run whose Parquet tables are all in place (written last by a publish)."""
+        return self.parquet / "_published.json"
+
+    def parquet_staging(self, key: str) -> Path:
+        """The next parquet/ tree while a publish builds it (then swapped in with one rename)."""
+        return self.root / f".parquet-{key}"
 
     @property
     def runs(self) -> Path:

@@ -10,20 +10,29 @@ data's cut-off). Steps are idempotent per run: rerunning one overwrites that run
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any, Self
 
+_SAFE = re.compile(r"[A-Za-z0-9_=-][A-Za-z0-9_.=-]*")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.=-]+")
 
 
 def run_key(run_id: str) -> str:
-    """``run_id`` made safe as one path component (Airflow ids hold ':' and '+')."""
-    key = _UNSAFE.sub("_", run_id).strip("._")
-    if not key:
-        raise ValueError(f"run id {run_id!r} has no usable characters")
-    return key
+    """``run_id`` as one file-name component, distinct for distinct run ids.
+
+    An id of safe characters (letters, digits, ``_ . = -``, not starting with '.') is its own key. Any other
+    (Airflow's hold ':' and '+') keeps a readable form, unsafe runs replaced by '_', plus '~' and 12 hex digits
+    of its sha256: '~' never occurs in a plain key, so ``x:1`` (``x_1~...``) and ``x_1`` cannot collide.
+    """
+    if not run_id:
+        raise ValueError("a run id cannot be empty")
+    if _SAFE.fullmatch(run_id):
+        return run_id
+    readable = _UNSAFE.sub("_", run_id).strip("._")
+    return f"{readable}~{hashlib.sha256(run_id.encode()).hexdigest()[:12]}"
 
 
 class _Record:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import shutil
 import sys
 from datetime import datetime, timedelta
 from typing import Any
 
-from jobs import warehouse
+from jobs import runlock, warehouse
 from jobs.clock import naive_utc, utcnow
 from jobs.config import Settings, load_settings
 from jobs.faults import maybe_crash
@@ -48,6 +49,18 @@ def _settings(settings: Settings | None, params: Params) -> Settings:
     return settings if settings is not None else load_settings().with_params(params)
 
 
+def _begin(run: RunContext | dict, params: Params, settings: Settings | None) -> tuple[Settings, RunContext]:
+    """A step of a started run: its settings and record, after checking the run still holds the home."""
+    settings, run = _settings(settings, params), RunContext.from_xcom(run)
+    runlock.check(settings, run.run_id)
+    return settings, run
+
+
+def _orchestrator(settings: Settings | None) -> str:
+    """Airflow tasks pass params and load settings; the CLI and tests pass settings, in one process."""
+    return "airflow" if settings is None else "cli"
+
+
 def _forced(params: Params) -> bool:
     return bool((params or {}).get("force_publish"))
 
@@ -56,13 +69,17 @@ def _forced(params: Params) -> bool:
 
 
 @_step
-def ingest_files(params: Params = None, settings: Settings | None = None) -> dict[str, Any]:
-    """Ingest every new landing file. "Future" timestamps are judged against the moment of ingest, not the
-    run's cut-off: a backfill's first run legitimately ingests the files of the days after it (its training
-    snapshot then ignores them, via as_of)."""
+def ingest_files(params: Params = None, settings: Settings | None = None, run_id: str | None = None) -> dict[str, Any]:
+    """Ingest every new landing file (claiming the home for ``run_id`` first, when given). "Future" timestamps
+    are judged against the moment of ingest, not the run's cut-off: a backfill's first run legitimately ingests
+    the files of the days after it (its training snapshot then ignores them, via as_of). A file that cannot be
+    ingested is set aside with its reason, and the night goes on."""
     from jobs.ingest import ingest_landing
 
-    return ingest_landing(_settings(settings, params), as_of=utcnow()).to_dict()
+    settings_given, settings = settings, _settings(settings, params)
+    if run_id is not None:
+        runlock.claim(settings, run_id, _orchestrator(settings_given))
+    return ingest_landing(settings, as_of=utcnow(), run_id=run_id).to_dict()
 
 
 # --- train ----------------------------------------------------------------------------------------------------
@@ -85,25 +102,28 @@ def resolve_run(settings: Settings, run_id: str, interval_start: datetime | None
 
 @_step
 def freeze_snapshot(run_id: str, interval_start: datetime | None = None, interval_end: datetime | None = None,
-                    ingested: dict[str, Any] | None = None, params: Params = None, settings: Settings | None = None,
+                    params: Params = None, settings: Settings | None = None,
                     as_of: datetime | None = None) -> dict[str, Any]:
-    """Record the run's start and freeze its training snapshot (clearing a previous attempt's files).
+    """Record the run's start and freeze its training snapshot (clearing a previous attempt's files); what the
+    run ingested is counted from the manifest (``ingested_files.run_id``), over all its attempts.
 
     Returns the run (``resolve_run``), the record every later step of the night is keyed by."""
     from jobs.train.snapshot import write_snapshot
 
-    settings = _settings(settings, params)
+    orchestrator, settings = _orchestrator(settings), _settings(settings, params)
     run = resolve_run(settings, run_id, interval_start, interval_end, as_of)
+    runlock.claim(settings, run.run_id, orchestrator)
     files = settings.layout.run(run.key)
     for folder in files.RESTARTED:
         shutil.rmtree(files.root / folder, ignore_errors=True)
     with warehouse.connect(settings) as con:
         warehouse.record_start(con, run, utcnow())
+        warehouse.fail_stale_runs(con, run.run_id, utcnow())
         counts = write_snapshot(con, files, run.as_of)
         if counts["interactions"] == 0:
             warehouse.record_finish(con, run.run_id, "failed", utcnow(), "no ratings before the cut-off")
             raise RuntimeError(f"run {run.run_id}: no ratings before {run.as_of}; ingest data into {settings.landing_dir} first")
-        warehouse.record_counts(con, run.run_id, ingested or {}, counts)
+        warehouse.record_counts(con, run.run_id, counts)
     return run.to_xcom()
 
 
@@ -117,7 +137,7 @@ def evaluate_candidate(run: RunContext | dict, model: str, params: Params = None
                        settings: Settings | None = None) -> dict[str, Any]:
     from jobs.train.candidates import evaluate_candidate
 
-    return evaluate_candidate(_settings(settings, params), RunContext.from_xcom(run), model)
+    return evaluate_candidate(*_begin(run, params, settings), model)
 
 
 @_step
@@ -125,9 +145,9 @@ def choose_champion(run: RunContext | dict, params: Params = None, settings: Set
     """The gate: record tonight's metrics and decide which model scores (``force_publish`` crowns tonight's best)."""
     from jobs.train.gate import select_champion
 
-    settings = _settings(settings, params)
+    settings, run = _begin(run, params, settings)
     with warehouse.connect(settings) as con:
-        decision = select_champion(settings, RunContext.from_xcom(run), con, utcnow(), force_promote=_forced(params))
+        decision = select_champion(settings, run, con, utcnow(), force_promote=_forced(params))
     return decision.champion().to_xcom()
 
 
@@ -138,9 +158,10 @@ def fit_champion(run: RunContext | dict, champion: Champion | dict, params: Para
     champion of an earlier run scores with the artifact it already has. Returns the champion."""
     from jobs.train.candidates import fit_champion
 
-    run, champion = RunContext.from_xcom(run), Champion.from_xcom(champion)
+    settings, run = _begin(run, params, settings)
+    champion = Champion.from_xcom(champion)
     if champion.run_key == run.key:
-        fit_champion(_settings(settings, params), run, champion.model)
+        fit_champion(settings, run, champion.model)
     return champion.to_xcom()
 
 
@@ -151,7 +172,7 @@ def fit_champion(run: RunContext | dict, champion: Champion | dict, params: Para
 def popular_items(run: RunContext | dict, params: Params = None, settings: Settings | None = None) -> dict[str, Any]:
     from jobs.score.popular import write_popular_items
 
-    return write_popular_items(_settings(settings, params), RunContext.from_xcom(run))
+    return write_popular_items(*_begin(run, params, settings))
 
 
 def shards(params: Params = None, settings: Settings | None = None) -> list[int]:
@@ -163,8 +184,8 @@ def score_shard(run: RunContext | dict, champion: Champion | dict, shard: int, p
                 settings: Settings | None = None) -> dict[str, Any]:
     from jobs.score.shards import score_shard
 
-    settings = _settings(settings, params)
-    return score_shard(settings, RunContext.from_xcom(run), Champion.from_xcom(champion), shard, settings.score.shards)
+    settings, run = _begin(run, params, settings)
+    return score_shard(settings, run, Champion.from_xcom(champion), shard, settings.score.shards)
 
 
 @_step
@@ -172,7 +193,7 @@ def similar_items(run: RunContext | dict, champion: Champion | dict, params: Par
                   settings: Settings | None = None) -> dict[str, Any]:
     from jobs.score.similar import write_similar_items
 
-    return write_similar_items(_settings(settings, params), RunContext.from_xcom(run), Champion.from_xcom(champion))
+    return write_similar_items(*_begin(run, params, settings), Champion.from_xcom(champion))
 
 
 # --- publish --------------------------------------------------------------------------------------------------
@@ -183,7 +204,7 @@ def build_release(run: RunContext | dict, params: Params = None, settings: Setti
     """Build the release aside and run the output checks; a failure publishes nothing."""
     from jobs.publish import release
 
-    settings, run = _settings(settings, params), RunContext.from_xcom(run)
+    settings, run = _begin(run, params, settings)
     with warehouse.connect(settings) as con:
         counts = release.build_release(settings, run, con, utcnow())
     checked = release.check_release(settings, run, settings.score.top_n, force=_forced(params))
@@ -194,11 +215,11 @@ def build_release(run: RunContext | dict, params: Params = None, settings: Setti
 def publish(run: RunContext | dict, params: Params = None, settings: Settings | None = None) -> dict[str, Any]:
     from jobs.publish.swap import publish
 
-    settings, run = _settings(settings, params), RunContext.from_xcom(run)
+    settings, run = _begin(run, params, settings)
     published_at = utcnow()
-    result = publish(settings, run, published_at)
+    result = publish(settings, run, published_at, force=_forced(params))
     with warehouse.connect(settings) as con:
-        warehouse.record_finish(con, run.run_id, "published", published_at)
+        warehouse.record_finish(con, run.run_id, "published", published_at, result["held"] or None)
     return result
 
 
@@ -206,12 +227,17 @@ def publish(run: RunContext | dict, params: Params = None, settings: Settings | 
 def write_report(run: RunContext | dict, params: Params = None, settings: Settings | None = None) -> dict[str, Any]:
     from jobs.publish.report import write_report
 
-    return {"report": str(write_report(_settings(settings, params), RunContext.from_xcom(run)))}
+    settings, run = _begin(run, params, settings)
+    path = write_report(settings, run)
+    runlock.release(settings, run.run_id)  # the run is over
+    return {"report": str(path)}
 
 
 def on_failure(run_id: str, message: str, params: Params = None) -> None:
-    """Record a failed task's run as failed in the warehouse's runs table."""
-    warehouse.mark_failed(_settings(None, params), RunContext(run_id=run_id), message)
+    """Record a failed task's run as failed in the warehouse's runs table, and let go of the home."""
+    settings = _settings(None, params)
+    warehouse.mark_failed(settings, RunContext(run_id=run_id), message)
+    runlock.release(settings, run_id)
 
 
 # --- tune -----------------------------------------------------------------------------------------------------
@@ -238,12 +264,25 @@ def run_nightly(settings: Settings, run_id: str | None = None, as_of: datetime |
                 force_publish: bool = False, skip_ingest: bool = False) -> dict[str, Any]:
     """Every step of ``recs_nightly`` in order, in this process (what ``recs run`` does)."""
     given = {"settings": settings, "params": {"force_publish": force_publish}}
-    ingested = ingest_files(**given) if not skip_ingest else {}
+    # The run id may come from the data, known only after ingest: the claim is made first, under a provisional id.
+    provisional = run_id or f"recs run (pid {os.getpid()})"
+    runlock.claim(settings, provisional, "cli")  # before anything changes
+    try:
+        return _night(settings, run_id, provisional, as_of, skip_ingest, given)
+    finally:
+        runlock.release(settings, None)
+
+
+def _night(settings: Settings, run_id: str | None, provisional: str, as_of: datetime | None, skip_ingest: bool,
+           given: dict[str, Any]) -> dict[str, Any]:
+    ingested = ingest_files(**given, run_id=provisional) if not skip_ingest else {}
     run = resolve_run(settings, run_id, as_of=as_of)
+    if run.run_id != provisional:
+        warehouse.attribute_ingest(settings, provisional, run.run_id)
     log.info("run %s: ratings before %s, models %s, top %d", run.run_id, run.as_of, list(settings.train.models),
              settings.score.top_n)
     try:
-        run = freeze_snapshot(run.run_id, ingested=ingested, as_of=run.as_of, **given)
+        run = freeze_snapshot(run.run_id, as_of=run.as_of, **given)
         for model in _progress(candidates(**given), "evaluate"):
             evaluate_candidate(run, model, **given)
         champion = fit_champion(run, choose_champion(run, **given), **given)

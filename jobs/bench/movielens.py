@@ -37,9 +37,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
+
+from jobs.serving import open_published
 
 log = logging.getLogger("recs.movielens")
 
@@ -199,7 +200,7 @@ def score_recommendations(serving_path: Path, train: pd.DataFrame, test: pd.Data
     Coverage: distinct items recommended / items in ``train``. Fails if a user is recommended one of their
     training items (the protocol removes them).
     """
-    with contextlib.closing(duckdb.connect(str(serving_path), read_only=True)) as con:
+    with contextlib.closing(open_published(serving_path)) as con:
         recs = con.execute("select user_id, item_id, rank from recommendations order by user_id, rank").df()
     seen = recs.merge(train[["user_id", "item_id"]], on=["user_id", "item_id"])
     if len(seen):

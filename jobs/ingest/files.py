@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import stat
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -41,17 +40,21 @@ from jobs import sql, warehouse
 from jobs.clock import naive_utc, utcnow
 from jobs.config import Settings
 from jobs.faults import maybe_crash
+from jobs.files import sha256_file
 from jobs.ingest.formats import (
+    PARQUET_SUFFIXES,
     FileFormat,
     IngestError,
+    NulFinder,
+    StillWriting,
+    check_complete,
     detect_format,
     display_path,
     first_invalid_utf8_line,
-    sha256_file,
 )
 from jobs.sql import Quoted, q_identifier, q_literal, run_sql
 
-__all__ = ["FileResult", "IngestError", "IngestResult", "ingest_landing", "ingest_paths", "landing_file"]
+__all__ = ["FileResult", "IngestError", "IngestResult", "ingest_all", "ingest_paths"]
 
 log = logging.getLogger("recs.ingest")
 
@@ -74,6 +77,10 @@ class FileResult:
 @dataclass
 class IngestResult:
     files: list[FileResult] = field(default_factory=list)
+    #: Landing files not ingested this time: path, kind, outcome ('set_aside' or 'deferred') and reason.
+    set_aside: list[dict[str, str]] = field(default_factory=list)
+    #: The errors behind ``set_aside``, in the same order.
+    errors: list[IngestError] = field(default_factory=list, repr=False)
 
     @property
     def n_rows_read(self) -> int:
@@ -105,28 +112,8 @@ class IngestResult:
             "n_ratings_loaded": sum(f.n_rows_loaded for f in self.files if f.kind == "ratings"),
             "n_ratings_quarantined": sum(f.n_rows_quarantined for f in self.files if f.kind == "ratings"),
             "new_files": new[:max_files],
+            "set_aside": self.set_aside[:max_files],
         }
-
-
-def ingest_landing(
-    settings: Settings, as_of: datetime | None = None, *, con: duckdb.DuckDBPyConnection | None = None
-) -> IngestResult:
-    """Load every new file in ``landing/ratings`` and ``landing/items`` (ratings first, then items; by name).
-
-    Only regular files directly inside those folders are read (names starting with '.' are ignored, as are
-    sub-folders); a symlink that leads outside the landing folder is refused. Rows timed after ``as_of`` +
-    ``future_tolerance_hours`` are quarantined. A file that fails does not stop the others: all are tried, then
-    the first failure is raised (the others in ``error.others``, the loaded files in ``error.result``).
-    """
-    jobs: list[tuple[Path, str, str]] = []
-    errors: list[IngestError] = []
-    for kind in KINDS:
-        for name in _listing(settings.landing_dir / kind):
-            try:
-                jobs.append((landing_file(settings, kind, name), display_path(settings.landing_dir / kind / name, settings.home), kind))
-            except IngestError as exc:
-                errors.append(exc)
-    return _ingest_all(settings, jobs, as_of, con, errors)
 
 
 def ingest_paths(
@@ -141,78 +128,72 @@ def ingest_paths(
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
     jobs: list[tuple[Path, str, str]] = []
-    errors: list[IngestError] = []
+    errors: list[tuple[str, str, IngestError]] = []
     for raw in paths:
         given = Path(raw).expanduser()
         shown = display_path(given.absolute(), settings.home)
         if not given.is_file():
-            errors.append(IngestError(shown, None, None, "a regular file", "nothing" if not given.exists() else "not a regular file"))
+            found = "nothing" if not given.exists() else "not a regular file"
+            errors.append((str(given), kind, IngestError(shown, None, None, "a regular file", found)))
             continue
         jobs.append((given.resolve(), shown, kind))
-    return _ingest_all(settings, jobs, as_of, con, errors)
+    return ingest_all(settings, jobs, as_of, con, errors)
 
 
-_SAFE_NAME = re.compile(r"^[^/\\\x00]+$")
-
-
-def landing_file(settings: Settings, kind: str, name: str) -> Path:
-    """The resolved path of ``landing/<kind>/<name>``, refusing names that could leave the folder.
-
-    A name must be a plain file name (no '/', '\\', NUL or leading '.', so no '..'); the path, after following any
-    symlink, must be a regular file inside the landing folder.
-    """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-    folder = settings.landing_dir / kind
-    shown = display_path(folder, settings.home) + "/" + name
-    if not _SAFE_NAME.match(name) or name.startswith("."):
-        raise IngestError(shown, None, None, f"a plain file name inside {display_path(folder, settings.home)}",
-                          "a name with a path separator or '..' (path traversal)")
-    root = settings.landing_dir.resolve()
-    resolved = (folder / name).resolve()
-    if not resolved.is_relative_to(root):
-        raise IngestError(shown, None, None, "a file inside the landing folder",
-                          f"a symlink that leads outside it (to {resolved})")
-    mode = resolved.stat().st_mode if resolved.exists() else 0
-    if not stat.S_ISREG(mode):
-        raise IngestError(shown, None, None, "a regular file", "a folder, device or broken link")
-    return resolved
-
-
-def _listing(folder: Path) -> list[str]:
-    if not folder.is_dir():
-        return []
-    with os.scandir(folder) as entries:
-        names = [e.name for e in entries if not e.name.startswith(".") and not e.is_dir(follow_symlinks=False)]
-    return sorted(names)
-
-
-def _ingest_all(
+def ingest_all(
     settings: Settings,
     jobs: list[tuple[Path, str, str]],
     as_of: datetime | None,
     con: duckdb.DuckDBPyConnection | None,
-    errors: list[IngestError],
+    errors: list[tuple[str, str, IngestError]],
+    run_id: str | None = None,
+    strict: bool = True,
 ) -> IngestResult:
+    """Ingest ``jobs`` ((resolved path, path as shown, kind)), each file in its own transaction.
+
+    ``errors`` holds files already refused (key, kind, error). ``strict`` (an operator's ``recs ingest``): after
+    trying every file, the first failure is raised, the others in ``error.others``, the loaded files in
+    ``error.result``. Not strict (the landing folder, every night): each failure is set aside with its reason
+    (``set_aside_files``, a warning in the log, ``result.set_aside``) and the rest goes on.
+    """
     result = IngestResult()
+    as_of = as_of or utcnow()  # the moment of ingest: the future check always applies
     if con is None:
         with warehouse.connect(settings) as own:
-            _run_jobs(own, settings, jobs, as_of, result, errors)
+            _run_jobs(own, settings, jobs, as_of, result, errors, run_id)
+            _set_aside(own, result, errors, run_id, strict)
     else:
-        _run_jobs(con, settings, jobs, as_of, result, errors)
-    log.info("ingest: %d file(s), %d new; %d rows read, %d loaded, %d quarantined; %d failed file(s)",
+        _run_jobs(con, settings, jobs, as_of, result, errors, run_id)
+        _set_aside(con, result, errors, run_id, strict)
+    log.info("ingest: %d file(s), %d new; %d rows read, %d loaded, %d quarantined; %d file(s) not ingested",
              len(result.files), result.n_files_new, result.n_rows_read, result.n_rows_loaded,
              result.n_rows_quarantined, len(errors))
-    if errors:
-        first = errors[0]
-        first.others = errors[1:]
+    if errors and strict:
+        first = errors[0][2]
+        first.others = [error for _, _, error in errors[1:]]
         first.result = result
         raise first
     return result
 
 
+def _set_aside(con: duckdb.DuckDBPyConnection, result: IngestResult, errors: list[tuple[str, str, IngestError]],
+               run_id: str | None, strict: bool) -> None:
+    """Record each failed landing file, deferred or set aside, with its reason (not for an operator's own files)."""
+    if strict:
+        return
+    seen_at = utcnow()
+    for key, kind, error in errors:
+        outcome = "deferred" if isinstance(error, StillWriting) else "set_aside"
+        log.warning("%s %s: %s", "deferred" if outcome == "deferred" else "set aside", error.path, error)
+        run_sql(con, "staging/set_aside", {"file_path": key, "file_kind": kind, "outcome": outcome,
+                                           "reason": str(error), "seen_at": seen_at, "run_id": run_id})
+        result.set_aside.append({"path": error.path, "kind": kind, "outcome": outcome, "reason": str(error)})
+        result.errors.append(error)
+
+
 def _run_jobs(con: duckdb.DuckDBPyConnection, settings: Settings, jobs: list[tuple[Path, str, str]],
-              as_of: datetime | None, result: IngestResult, errors: list[IngestError]) -> None:
+              as_of: datetime, result: IngestResult, errors: list[tuple[str, str, IngestError]],
+              run_id: str | None) -> None:
     warehouse.create_schema(con)
     # Naive ISO timestamps are UTC (offsets are converted to UTC); line numbers rely on DuckDB keeping file order.
     saved = con.execute(
@@ -223,10 +204,11 @@ def _run_jobs(con: duckdb.DuckDBPyConnection, settings: Settings, jobs: list[tup
     try:
         for path, shown, kind in jobs:
             try:
-                result.files.append(_ingest_file(con, settings, path, shown, kind, as_of))
+                result.files.append(_ingest_file(con, settings, path, shown, kind, as_of, run_id))
+                run_sql(con, "staging/clear_set_aside", {"file_path": str(path)})
             except IngestError as exc:
                 log.error("ingest failed: %s", exc)
-                errors.append(exc)
+                errors.append((str(path), kind, exc))
     finally:
         con.execute(f"set TimeZone = {sql.literal(saved[0])}")
         con.execute(f"set preserve_insertion_order = {'true' if saved[1] else 'false'}")
@@ -241,12 +223,16 @@ def check_reconciles(con: duckdb.DuckDBPyConnection, paths: list[str] | None = N
         raise RuntimeError(f"ingest counts do not reconcile for {len(broken)} file(s): {broken[:5]}")
 
 
-def _ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path, shown: str, kind: str, as_of: datetime | None) -> FileResult:
+def _ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path, shown: str, kind: str,
+                 as_of: datetime, run_id: str | None) -> FileResult:
     started = time.perf_counter()
+    check_complete(path, shown, settings.ingest.settle_seconds, time.time())
     before = path.stat()
     if before.st_size == 0:  # checked before hashing: an empty file is never "ingested"
         detect_format(con, path, shown, kind, settings.ingest)
-    digest = sha256_file(path)
+    text = path.suffix.lower() not in PARQUET_SUFFIXES
+    nul = NulFinder()
+    digest = sha256_file(path, nul if text else None)
     known = run_sql(con, "staging/manifest_entry", {"file_path": str(path)}).fetchone()
     if known is not None:
         size, sha, ingested_at, file_format = known
@@ -257,6 +243,8 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         changed.append(f"sha256 {sha[:12]}... -> {digest[:12]}...")
         raise IngestError(shown, None, None, f"the file ingested at {ingested_at} unchanged (files are ingested "
                           "exactly once; land changes as a new file)", "it changed: " + ", ".join(changed))
+    if nul.line is not None:  # DuckDB would read a line of NULs as a blank line, and drop it uncounted
+        raise IngestError(shown, nul.line, None, "text without NUL bytes", "a NUL byte (a binary or corrupt file?)")
     fmt = detect_format(con, path, shown, kind, settings.ingest)
     staged = "stg_ratings" if kind == "ratings" else "stg_items"
     now = utcnow()
@@ -266,20 +254,20 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         maybe_crash("ingest:before_commit")  # crash-safety tests: rows written, manifest not, nothing committed
         after = path.stat()
         if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
-            raise IngestError(shown, None, None, "a file that does not change while it is ingested",
-                              "it changed during the load (nothing was loaded; retry when it is complete)")
+            raise StillWriting(shown, None, None, "a file that does not change while it is ingested",
+                               "it changed during the load (nothing was loaded; left for a later run)")
         run_sql(con, "staging/record_file", {
             "file_path": str(path), "file_kind": kind, "file_format": fmt.name, "size_bytes": before.st_size,
-            "sha256": digest, **counts, "ingested_at": now,
+            "sha256": digest, **counts, "ingested_at": now, "run_id": run_id,
         })
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
     finally:
-        for view in ("stg_ratings", "ingest_source", "ingest_lines"):
+        for view in ("stg_ratings", "ingest_source", "ingest_lines", "parquet_file_rows"):
             con.execute(f"drop view if exists {view}")
-        for table in ("stg_items", "stg_rating_lines", "stg_rating_duplicates"):
+        for table in ("stg_items", "stg_rating_lines", "stg_rating_duplicates", "ingest_parquet"):
             con.execute(f"drop table if exists {table}")
     seconds = time.perf_counter() - started
     log.info("ingest %s (%s, %s): %d rows read, %d loaded, %d quarantined in %.1fs (%.0f rows/s)", shown, kind,
@@ -289,19 +277,25 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
 
 
 def _load(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path, shown: str, kind: str, fmt: FileFormat, staged: str,
-          as_of: datetime | None, now: datetime) -> dict[str, int]:
+          as_of: datetime, now: datetime) -> dict[str, int]:
     """Stage, check and append one file's rows (inside the caller's transaction); its counts."""
     ingest = settings.ingest
     params: dict[str, Any] = {**fmt.staging_params(), "item_is_float": "item" in fmt.float_roles}
     if kind == "ratings":
-        limit = naive_utc(as_of) + timedelta(hours=ingest.future_tolerance_hours) if as_of else None
         params |= {"user_is_float": "user" in fmt.float_roles, "rating_min": ingest.rating_min,
-                   "rating_max": ingest.rating_max, "future_limit": limit}
+                   "rating_max": ingest.rating_max,
+                   "future_limit": naive_utc(as_of) + timedelta(hours=ingest.future_tolerance_hours),
+                   "earliest_limit": datetime.fromisoformat(ingest.earliest_timestamp)}
     else:
         params |= {"genre_flags_from": fmt.genre_flags_from}
     try:
         if fmt.reader == "parquet":
             run_sql(con, "staging/src_parquet_rows", path=q_literal(str(path)))
+            run_sql(con, "staging/parquet_lines")
+        elif fmt.reader == "parquet_table":
+            run_sql(con, "staging/src_parquet_table", path=q_literal(str(path)))
+            run_sql(con, "staging/src_parquet_table_rows")
+            run_sql(con, "staging/parquet_lines")
         else:
             run_sql(con, "staging/src_text_lines", path=q_literal(str(path)), encoding=q_literal(fmt.encoding),
                     delimiter=q_literal(fmt.delimiter), quote=q_literal(fmt.quote),
@@ -341,7 +335,7 @@ def _read_error(exc: duckdb.Error, path: Path, shown: str, fmt: FileFormat) -> E
     first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
     if not isinstance(exc, duckdb.IOException | duckdb.InvalidInputException | duckdb.ConversionException):
         return exc
-    if fmt.reader == "parquet":
+    if fmt.reader != "text":
         return IngestError(shown, None, None, "a readable Parquet file", first)
     unicode = "invalid unicode" in text.lower()
     if not unicode and not _CSV_LINE.search(text):
@@ -353,6 +347,9 @@ def _read_error(exc: duckdb.Error, path: Path, shown: str, fmt: FileFormat) -> E
                            f"bytes that are not UTF-8 ({sample!r})")
     match = _CSV_LINE.search(text)
     line = int(match.group(1)) if match else None
+    if "maximum line size" in text.lower():
+        return IngestError(shown, line, None, "lines of at most 2 MiB",
+                           "a longer line (a binary file, or line breaks missing?)")
     if "Expected Number of Columns: 1" in text:
         return IngestError(shown, line, None, "text without NUL bytes", "a NUL byte (a binary or corrupt file?)")
     return IngestError(shown, line, None, f"a readable {fmt.name} file", first)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,7 +93,7 @@ class FileFormat:
     """Where the needed columns of one file are, in the terms ``sql/staging`` takes as parameters."""
 
     name: str
-    reader: str                      # 'text' or 'parquet'
+    reader: str                      # 'text', 'parquet', or 'parquet_table' (a file with its own file_row_number)
     n_fields: int                    # fields every data line must have (text); columns (parquet)
     positions: dict[str, int]        # role -> 1-based field position; 0 = absent
     column_names: dict[str, str]     # role -> the column's name in the file (for quarantine.column_name)
@@ -127,14 +126,6 @@ def display_path(path: Path, home: Path) -> str:
         return str(path)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def first_invalid_utf8_line(path: Path) -> tuple[int, bytes] | None:
     """(1-based line, offending bytes) of the first bytes that are not UTF-8, streaming; None if all are valid."""
     decoder = codecs.getincrementaldecoder("utf-8")()
@@ -160,7 +151,55 @@ def _read_first_line(path: Path, shown: str, limit: int = 1 << 20) -> bytes:
         head = fh.readline(limit)
     if not head:
         raise IngestError(shown, None, None, "a header line and rows", "an empty file (0 bytes)")
+    if b"\r" in head.rstrip(b"\r\n"):
+        raise IngestError(shown, 1, None, "lines that end in LF or CRLF",
+                          "lines that end in CR alone (an old Mac text file): convert it, e.g. with tr '\\r' '\\n'")
     return head
+
+
+class StillWriting(IngestError):
+    """The file looks unfinished (just modified and cut off): it is left for a later run, not set aside."""
+
+
+def check_complete(path: Path, shown: str, settle_seconds: float, now: float) -> None:
+    """``StillWriting`` when ``path`` was modified within ``settle_seconds`` of ``now`` (epoch seconds) and looks cut
+    off: empty, a text file whose last line has no line break yet, or a Parquet file without its footer. A file
+    written elsewhere and then renamed into landing/ (the convention; names starting with '.' are ignored) is
+    never cut off; an old file is taken as complete, line break or not."""
+    info = path.stat()
+    age = now - info.st_mtime
+    if age >= settle_seconds:
+        return
+    with path.open("rb") as fh:
+        fh.seek(max(info.st_size - 4, 0))
+        tail = fh.read()
+    parquet = path.suffix.lower() in PARQUET_SUFFIXES
+    if info.st_size == 0:
+        why = "an empty file"
+    elif parquet and not tail.endswith(b"PAR1"):
+        why = "a Parquet file without its footer yet"
+    elif not parquet and not tail.endswith(b"\n"):
+        why = "a last line without its line break"
+    else:
+        return
+    raise StillWriting(shown, None, None, "a complete file (write it elsewhere, then rename it into landing/)",
+                       f"{why}, modified {age:.0f} s ago: left for a later run")
+
+
+class NulFinder:
+    """Fed a file's chunks in order (``jobs.files.sha256_file(path, each_chunk=...)``): the line of its first NUL."""
+
+    def __init__(self) -> None:
+        self.lines_before = 0
+        self.line: int | None = None
+
+    def __call__(self, chunk: bytes) -> None:
+        if self.line is None:
+            at = chunk.find(b"\x00")
+            if at >= 0:
+                self.line = self.lines_before + chunk.count(b"\n", 0, at) + 1
+            else:
+                self.lines_before += chunk.count(b"\n")
 
 
 def _decode_header(head: bytes, shown: str) -> str:
@@ -269,7 +308,9 @@ def _parquet_format(con: duckdb.DuckDBPyConnection, path: Path, shown: str, kind
     positions = resolve_columns(found, roles, _wanted(kind, ingest), shown, None)
     names = _names(found, positions)
     floats = frozenset(r for r in ("user", "item") if positions.get(r) and types[names[r]] in ("FLOAT", "DOUBLE"))
-    return FileFormat("parquet", "parquet", len(found), positions, names, float_roles=floats)
+    # DuckDB numbers Parquet rows in a virtual column of this name; a file with its own is numbered another way.
+    reader = "parquet_table" if "file_row_number" in {name.lower() for name in found} else "parquet"
+    return FileFormat("parquet", reader, len(found), positions, names, float_roles=floats)
 
 
 def _first_line(exc: Exception) -> str:

@@ -18,6 +18,8 @@ import duckdb
 
 from jobs.config import Settings
 from jobs.faults import maybe_crash
+from jobs.files import sha256_file, write_text
+from jobs.layout import OutputLayout
 from jobs.records import RunContext
 from jobs.sql import literal, q_identifier, q_literal, run_sql, sql_files
 
@@ -50,7 +52,7 @@ def build_release(settings: Settings, run: RunContext, con: duckdb.DuckDBPyConne
     files = settings.layout.run(run.key)
     target = settings.layout.unchecked_version(run.key)
     target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in (target, settings.layout.version(run.key)):
+    for stale in (target, settings.layout.version(run.key), settings.layout.version_checksum(run.key)):
         stale.unlink(missing_ok=True)
     if not list(files.scores.glob("part-*.parquet")):
         raise RuntimeError(f"run {run.run_id}: no score shards in {files.scores}")
@@ -75,6 +77,13 @@ def build_release(settings: Settings, run: RunContext, con: duckdb.DuckDBPyConne
         con.execute("detach release")
     log.info("release built at %s: %s", target, counts)
     return counts
+
+
+def record_checksum(layout: OutputLayout, key: str) -> str:
+    """Record the sha256 of a checked version (``versions/recs-<run>.duckdb.sha256``)."""
+    digest = sha256_file(layout.version(key))
+    write_text(layout.version_checksum(key), digest + "\n")
+    return digest
 
 
 def _check_names(prefix: str = "check_") -> list[str]:
@@ -150,5 +159,6 @@ def check_release(settings: Settings, run: RunContext, top_n: int, force: bool =
         raise OutputCheckError(message)
     version = settings.layout.version(run.key)
     target.replace(version)
-    log.info("all %d output checks passed", len(checks))
-    return {"checks_passed": len(checks), "version": str(version)}
+    digest = record_checksum(settings.layout, run.key)
+    log.info("all %d output checks passed; version %s (sha256 %s...)", len(checks), version.name, digest[:12])
+    return {"checks_passed": len(checks), "version": str(version), "sha256": digest}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 
+from jobs import warehouse
 from jobs.config import Settings
 from jobs.files import write_text
 from jobs.records import RunContext
@@ -30,6 +31,7 @@ def markdown_table(cursor: duckdb.DuckDBPyConnection) -> str:
 
 
 def write_report(settings: Settings, run: RunContext) -> Path:
+    """The run's report, from its published version, plus the landing files it could not ingest (the warehouse)."""
     con = duckdb.connect(str(settings.layout.version(run.key)), read_only=True)
     sections = [f"# Run {run.run_id}"]
     try:
@@ -38,4 +40,9 @@ def write_report(settings: Settings, run: RunContext) -> Path:
             sections += [f"## {heading}", markdown_table(cursor)]
     finally:
         con.close()
+    with warehouse.connect(settings, read_only=True) as con:
+        cursor = run_sql(con, "staging/set_aside_for_run", {"run_id": run.run_id})
+        set_aside = markdown_table(cursor)
+    sections += ["## Landing files not ingested (set aside or deferred; see the warehouse's set_aside_files)",
+                 set_aside if set_aside.count("\n") > 1 else "None."]
     return write_text(settings.layout.report(run.key), "\n\n".join(sections) + "\n")

@@ -1,7 +1,7 @@
 -- Record one ingested file in the manifest (in the same transaction as its rows).
 insert into ingested_files (
     file_path, file_kind, file_format, size_bytes, sha256,
-    n_rows_read, n_rows_loaded, n_rows_quarantined, ingested_at
+    n_rows_read, n_rows_loaded, n_rows_quarantined, ingested_at, run_id
 )
 with final as (
     select
@@ -13,7 +13,8 @@ with final as (
         cast($n_rows_read as bigint) as n_rows_read,
         cast($n_rows_loaded as bigint) as n_rows_loaded,
         cast($n_rows_quarantined as bigint) as n_rows_quarantined,
-        cast($ingested_at as timestamp) as ingested_at
+        cast($ingested_at as timestamp) as ingested_at,
+        cast($run_id as varchar) as run_id
 )
 
 select * from final

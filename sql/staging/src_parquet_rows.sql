@@ -1,29 +1,8 @@
--- The rows of one Parquet file as lists of fields (every column cast to VARCHAR and stripped of surrounding
--- spaces, in schema order), numbered 1-based in file order (file_row_number + 1): the "line" of a Parquet row.
--- Typing happens in stg_*.sql, the same way as for text files, so both formats pass the same checks.
-create or replace temp view ingest_lines as
-with file_rows as (
-    select
-        file_row_number,
-        columns(* exclude (file_row_number))::varchar
-    from read_parquet({{ path }}, file_row_number = true)
-),
-
-as_lists as (
-    select
-        file_row_number,
-        [*columns(* exclude (file_row_number))] as fields
-    from file_rows
-),
-
-final as (
-    select
-        file_row_number + 1 as source_line_number,
-        false as is_blank,
-        len(fields) as n_fields,
-        list_transform(fields, lambda f: trim(f)) as fields,
-        cast(null as varchar) as raw_line
-    from as_lists
-)
-
-select * from final
+-- The rows of one Parquet file, every column cast to VARCHAR, numbered 0-based in file order (DuckDB's
+-- file_row_number); parquet_lines.sql makes them lines. A file with a column of its own of that name goes
+-- through src_parquet_table.sql and src_parquet_table_rows.sql instead.
+create or replace temp view parquet_file_rows as
+select
+    file_row_number,
+    columns(* exclude (file_row_number))::varchar
+from read_parquet({{ path }}, file_row_number = true)

@@ -10,5 +10,6 @@ create table if not exists ingested_files (
     n_rows_read      bigint not null,       -- data rows (blank lines and the header are not rows)
     n_rows_loaded    bigint not null,       -- = n_rows_read - n_rows_quarantined (sql/staging/check_reconciles.sql)
     n_rows_quarantined bigint not null,
-    ingested_at      timestamp not null
+    ingested_at      timestamp not null,
+    run_id           varchar                -- the run that ingested it (null: `recs ingest`)
 )

@@ -16,14 +16,17 @@ def test_every_documented_path_is_one_the_layout_builds(tmp_path):
     layout = OutputLayout(tmp_path)
     run = layout.run("<run>")
     built = [
-        layout.warehouse, layout.serving, layout.current_pointer, layout.publish_lock, layout.version("<run>"),
-        layout.unchecked_version("<run>"), layout.parquet_partition("<table>", "YYYY-MM-DD") / "part-0.parquet",
-        layout.parquet_whole("<table>"), run.snapshot, run.popular_items, run.metrics_file("<model>"),
-        run.per_user_file("<model>"), run.artifact("<model>"), run.score_part(0), run.similar_file("<method>"),
-        layout.report("<run>"), layout.tuning.snapshot, layout.best_params("<model>"), layout.optuna_journal,
+        layout.warehouse, layout.serving, layout.current_pointer, layout.publish_lock, layout.run_lock,
+        layout.version("<run>"), layout.version_checksum("<run>"), layout.unchecked_version("<run>"),
+        layout.parquet_partition("<table>", "YYYY-MM-DD") / "part-0.parquet", layout.parquet_whole("<table>"),
+        layout.parquet_marker, layout.parquet_staging("<run>"), run.snapshot, run.popular_items,
+        run.metrics_file("<model>"), run.per_user_file("<model>"), run.artifact("<model>"), run.score_part(0),
+        run.similar_file("<method>"), layout.report("<run>"), layout.tuning.snapshot, layout.best_params("<model>"),
+        layout.optuna_journal,
     ]
-    shown = [str(path.relative_to(tmp_path)).replace("part-00000", "part-<shard>") + ("/" if path.suffix == "" and
-             path.name in ("snapshot",) else "") for path in built]
+    folders = {run.snapshot, layout.tuning.snapshot, layout.parquet_staging("<run>")}
+    shown = [str(path.relative_to(tmp_path)).replace("part-00000", "part-<shard>") + ("/" if path in folders else "")
+             for path in built]
     assert shown == list(DOCUMENTED)
     assert OutputLayout.version_key(layout.version("night_1")) == "night_1"
     assert Path(run.score_parts_glob).parent == run.scores

@@ -40,10 +40,14 @@ def test_records_survive_a_json_round_trip_as_xcom_does():
     assert RunContext.from_xcom(run) is run
 
 
-def test_run_key_is_one_safe_path_component():
+def test_run_key_is_one_safe_path_component_and_distinct_per_run_id():
     key = run_key("manual__2026-11-22T06:59:30.216065+00:00")
-    assert "/" not in key and ":" not in key and "+" not in key
-    assert run_key("../../etc") == "etc"
+    assert "/" not in key and ":" not in key and "+" not in key and key.startswith("manual__2026-11-22T06_59_30")
+    assert run_key("../../etc").startswith("etc~") and run_key("..") != ".."
+    assert run_key("night1") == "night1"
+    # Ids that sanitise alike keep distinct keys (one was served under the other's label).
+    ids = ["x:1", "x_1", "x+1", "x 1", "x~1", "x/1", "x_1~"]
+    assert len({run_key(i) for i in ids}) == len(ids)
 
 
 def test_trigger_params_override_the_config(settings):

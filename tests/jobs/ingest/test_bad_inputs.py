@@ -1,6 +1,9 @@
 """Every kind of bad landing file (tests/jobs/ingest/bad_inputs/README.md): quarantined with line and reason, or refused whole."""
 
+import os
+import re
 import shutil
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -14,8 +17,9 @@ BAD = Path(__file__).parent / "bad_inputs"
 AS_OF = datetime(2024, 1, 1)
 
 
-def land(settings, name, kind="ratings", text=None):
-    """Put a corpus file (or ``text``) into landing/<kind>/ and return its path."""
+def land(settings, name, kind="ratings", text=None, fresh=False):
+    """Put a corpus file (or ``text``) into landing/<kind>/ and return its path: as a file landed an hour ago
+    unless ``fresh`` (one a writer may still be writing)."""
     folder = settings.landing_dir / kind
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
@@ -23,6 +27,8 @@ def land(settings, name, kind="ratings", text=None):
         shutil.copyfile(BAD / name, target)
     else:
         target.write_text(text)
+    if not fresh:
+        os.utime(target, (time.time() - 3600, time.time() - 3600))
     return target
 
 
@@ -49,17 +55,32 @@ def assert_reconciles(settings):
 
 
 def assert_nothing_recorded(settings):
+    """No file, row or quarantined row of it in the warehouse."""
     assert query(settings, "select count(*) from ingested_files") == [(0,)]
     assert query(settings, "select count(*) from ratings") == [(0,)]
     assert query(settings, "select count(*) from quarantine") == [(0,)]
 
 
+def set_aside(settings):
+    """(file name, outcome, reason) of every landing file the warehouse records as not ingested."""
+    return [(Path(p).name, o, r) for p, o, r in
+            query(settings, "select file_path, outcome, reason from set_aside_files order by file_path")]
+
+
 def ingest_error(settings, name, **kwargs) -> IngestError:
-    land(settings, name, **kwargs)
-    with pytest.raises(IngestError) as caught:
-        ingest_landing(settings, as_of=AS_OF)
+    """Land a file that cannot be ingested: the night sets it aside with its reason (loading nothing of it), and
+    an operator's ``recs ingest`` of the same file fails with the same error."""
+    path = land(settings, name, **kwargs)
+    result = ingest_landing(settings, as_of=AS_OF)
     assert_nothing_recorded(settings)
-    return caught.value
+    [error] = result.errors
+    assert set_aside(settings) == [(name, "set_aside", str(error))]
+    assert result.to_dict()["set_aside"] == [{"path": error.path, "kind": "ratings", "outcome": "set_aside",
+                                              "reason": str(error)}]
+    with pytest.raises(IngestError) as caught:
+        ingest_paths(settings, [path], as_of=AS_OF)
+    assert (caught.value.line, caught.value.column, caught.value.found) == (error.line, error.column, error.found)
+    return error
 
 
 def test_wrong_delimiter_is_refused_naming_the_separator(settings):
@@ -129,11 +150,11 @@ def test_unparseable_and_future_timestamps_are_quarantined(settings):
 
 
 @pytest.mark.parametrize(("as_of", "n_future"), [
-    (None, 0),                            # no run date: no future check
+    (None, 2),                            # no moment given: the moment of ingest (now, 2026 or later)
     (datetime(2030, 12, 31, 1, 0), 0),    # 2031-01-01 00:00 is within the 24 h tolerance
     (datetime(2030, 12, 30, 23, 0), 2),
 ])
-def test_future_check_needs_as_of_and_honours_the_tolerance(settings, as_of, n_future):
+def test_future_check_is_against_the_moment_of_ingest_and_honours_the_tolerance(settings, as_of, n_future):
     land(settings, "bad_timestamps.csv")
     ingest_landing(settings, as_of=as_of)
     reasons = [q[2] for q in quarantined(settings)]
@@ -230,16 +251,17 @@ def test_file_changed_after_ingest_is_refused_and_nothing_is_reloaded(settings):
     ingest_landing(settings)
     before = loaded(settings)
     path.write_text(path.read_text().replace("4.0", "5.0"))  # same size, other content
-    with pytest.raises(IngestError) as caught:
-        ingest_landing(settings)
-    err = caught.value
+    [err] = ingest_landing(settings).errors  # set aside, never merged; the night goes on
     assert err.path == "landing/ratings/extra_columns.csv" and "unchanged" in err.expected
     assert err.found.startswith("it changed: sha256 ")
     size = path.stat().st_size
     with path.open("a") as fh:
         fh.write("3,x,30,4.0,964982705,web\n")
-    with pytest.raises(IngestError, match=rf"it changed: size {size} -> {size + 25} bytes, sha256"):
-        ingest_landing(settings)
+    [err] = ingest_landing(settings).errors
+    assert re.search(rf"it changed: size {size} -> {size + 25} bytes, sha256", str(err))
+    assert [(name, outcome) for name, outcome, _ in set_aside(settings)] == [("extra_columns.csv", "set_aside")]
+    with pytest.raises(IngestError, match="it changed"):
+        ingest_paths(settings, [path])
     assert loaded(settings) == before
     assert_reconciles(settings)
 
@@ -249,10 +271,9 @@ def test_symlink_escaping_the_landing_folder_is_not_read(settings, tmp_path):
     secret.write_text("user_id,item_id,rating,timestamp\n9,99,5.0,964982703\n")
     land(settings, "good.csv", text="user_id,item_id,rating,timestamp\n1,10,4.0,964982703\n")
     (settings.landing_dir / "ratings" / "link.csv").symlink_to(secret)
-    with pytest.raises(IngestError) as caught:
-        ingest_landing(settings)
-    err = caught.value
+    [err] = ingest_landing(settings).errors
     assert err.path == "landing/ratings/link.csv" and "outside" in err.found
+    assert [(name, outcome) for name, outcome, _ in set_aside(settings)] == [("link.csv", "set_aside")]
     # the good file still loaded; nothing of the secret did
     assert [r[0] for r in loaded(settings)] == ["1"]
     assert query(settings, "select count(*) from ingested_files where file_path like '%secret%'") == [(0,)]
@@ -268,8 +289,8 @@ def test_path_traversal_names_are_refused(settings, tmp_path):
             landing_file(settings, "ratings", name)
     # a relative symlink that climbs out is refused too
     (settings.landing_dir / "ratings" / "up.csv").symlink_to("../../outside.csv")
-    with pytest.raises(IngestError, match="outside"):
-        ingest_landing(settings)
+    [err] = ingest_landing(settings).errors
+    assert "outside" in str(err)
     assert_nothing_recorded(settings)
 
 
@@ -283,3 +304,101 @@ def test_reconciliation_check_reports_a_file_whose_counts_do_not_add_up(settings
         assert [(Path(r[0]).name, r[-1]) for r in bad] == [("bad_ratings.csv", 4)]
         con.execute("update ingested_files set n_rows_read = 7")  # counts that do not add up
         assert len(run_sql(con, "staging/check_reconciles", {"files": None}).fetchall()) == 1
+
+
+# --- hardening: input that must not poison the warehouse, and files that must not stop the night ------------
+
+
+def test_every_ingest_path_checks_timestamps_against_now_and_an_earliest_plausible_time(settings):
+    """`recs ingest` (no run, no as_of) used to load year 5138 and year 290000, which pinned serving or killed
+    every later run; epoch -1, year 1 and a cut-off 17952 (1970) loaded too."""
+    path = land(settings, "timestamps_extreme.csv")
+    ingest_paths(settings, [path])  # the operator's route, no moment given
+    assert quarantined(settings) == [
+        (2, "timestamp", "future_timestamp", "99999999999"),
+        (3, "timestamp", "future_timestamp", "290000-01-01"),
+        (4, "timestamp", "early_timestamp", "-1"),
+        (5, "timestamp", "early_timestamp", "0001-01-01"),
+        (6, "timestamp", "early_timestamp", "17952"),
+    ]
+    assert [(r[1], r[3]) for r in loaded(settings)] == [("15", datetime(2020, 9, 13, 12, 26, 40))]
+    # The earliest plausible time is a setting.
+    older = settings.with_overrides(ingest={"earliest_timestamp": "1960-01-01"})
+    land(older, "later.csv", text="user_id,item_id,rating,timestamp\n2,10,4.0,17952\n")
+    ingest_landing(older)
+    assert ("10", datetime(1970, 1, 1, 4, 59, 12)) in [(r[1], r[3]) for r in loaded(settings)]
+    assert_reconciles(settings)
+
+
+def test_ratings_and_timestamps_must_be_plain_numbers(settings):
+    """DuckDB reads '_' as a digit separator: '0_5' loaded as rating 5.0."""
+    land(settings, "digit_separators.csv")
+    ingest_landing(settings)
+    assert quarantined(settings) == [(2, "rating", "non_numeric_rating", "0_5"),
+                                     (3, "timestamp", "bad_timestamp", "1_600_000_000")]
+    assert [(r[1], r[2]) for r in loaded(settings)] == [("12", 4.5)]
+
+
+def test_parquet_float_ids_must_be_exact_whole_numbers(settings):
+    """12345678901234567.0 and 12345678901234568.0 are one double: stored, they would be one id."""
+    land(settings, "float_ids.parquet")
+    ingest_landing(settings)
+    assert quarantined(settings) == [
+        (2, "user_id", "inexact_float_id", "1.2345678901234568e+16"),
+        (3, "user_id", "inexact_float_id", "1.2345678901234568e+16"),
+        (4, "user_id", "inexact_float_id", "2.5"),
+        (5, "item_id", "missing_id", "nan"),
+    ]
+    assert [(r[0], r[1]) for r in loaded(settings)] == [("1", "10")]
+    assert_reconciles(settings)
+
+
+def test_cr_only_line_endings_get_a_clear_error_not_a_csv_traceback(settings):
+    err = ingest_error(settings, "cr_line_endings.csv")
+    assert err.line == 1 and "CR alone" in err.found and "LF or CRLF" in err.expected
+
+
+def test_a_parquet_column_named_file_row_number_is_an_extra_column(settings):
+    """DuckDB numbers Parquet rows in a virtual column of that name; a file with its own used to fail binding."""
+    land(settings, "file_row_number.parquet")
+    result = ingest_landing(settings)
+    assert not result.errors and [(r[1], r[2], r[4]) for r in loaded(settings)] == [("10", 4.0, 1), ("11", 3.0, 2)]
+    assert_reconciles(settings)
+
+
+def test_a_line_over_2_mib_names_its_line_and_the_limit(settings):
+    long_line = "1," + "x" * (3 * 2**20) + ",4.0,1600000000\n"
+    err = ingest_error(settings, "long.csv", text=f"user_id,item_id,rating,timestamp\n1,10,4.0,1600000000\n{long_line}")
+    assert err.line == 3 and err.expected == "lines of at most 2 MiB"
+
+
+def test_a_line_of_nul_bytes_is_not_dropped_uncounted(settings):
+    """DuckDB read it as a blank line: 2 of 3 lines read, and nobody told."""
+    err = ingest_error(settings, "nul_line.csv")
+    assert err.line == 3 and "NUL" in err.found
+
+
+def test_a_file_still_being_written_is_deferred_then_loads_whole(settings):
+    """A half-uploaded file used to load its cut-off last line (5,7,4,17952: a 1970 rating), then fail every
+    night once the upload completed."""
+    path = land(settings, "cut_off_upload.csv", fresh=True)
+    result = ingest_landing(settings)
+    assert result.set_aside[0]["outcome"] == "deferred" and "line break" in result.set_aside[0]["reason"]
+    assert set_aside(settings)[0][:2] == ("cut_off_upload.csv", "deferred")
+    assert_nothing_recorded(settings)
+    with path.open("a") as fh:  # the upload completes
+        fh.write("00000\n5,8,3,1600000000\n")
+    result = ingest_landing(settings)
+    assert not result.errors and result.n_rows_loaded == 3 and set_aside(settings) == []
+    assert sorted(r[3] for r in loaded(settings))[0] == datetime(2020, 9, 13, 12, 26, 40)
+    # Old enough, a file without its last line break is complete: it loads.
+    old = land(settings, "no_final_newline.csv", text="user_id,item_id,rating,timestamp\n6,1,4,1600000000")
+    assert old.read_bytes()[-1:] != b"\n" and ingest_landing(settings).n_rows_loaded == 1
+
+
+def test_an_empty_file_is_deferred_while_fresh_and_set_aside_once_old(settings):
+    path = land(settings, "empty.csv", fresh=True)
+    assert ingest_landing(settings).set_aside[0]["outcome"] == "deferred"
+    os.utime(path, (0, 0))
+    assert ingest_landing(settings).set_aside[0]["outcome"] == "set_aside"
+    assert set_aside(settings)[0][:2] == ("empty.csv", "set_aside")

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -100,9 +101,9 @@ def test_configured_column_names(settings):
     land(settings, "shop.csv", "at,sku,customer,stars\n2021-01-01,p1,c1,4\n")
     ingest_landing(settings)
     assert ratings(settings) == [("c1", "p1", 4.0, datetime(2021, 1, 1), 2)]
-    land(settings, "bad.csv", "at,sku,stars\n2021-01-01,p1,4\n")
+    path = land(settings, "bad.csv", "at,sku,stars\n2021-01-01,p1,4\n")
     with pytest.raises(IngestError, match="column 'customer': expected a required column 'customer'"):
-        ingest_landing(settings)
+        ingest_paths(settings, [path])
 
 
 def test_parquet_ratings_with_typed_columns(settings):
@@ -172,16 +173,19 @@ def test_ingest_paths_reads_operator_files_from_anywhere_once(settings, tmp_path
 
 
 def test_a_failed_file_does_not_stop_the_others(settings):
-    land(settings, "a_bad.csv", "user;item;rating;timestamp\n1;2;3;4\n")
-    land(settings, "b_bad.csv", "")
+    bad = [land(settings, "a_bad.csv", "user;item;rating;timestamp\n1;2;3;4\n"), land(settings, "b_bad.csv", "")]
     land(settings, "c_good.csv", HEADER + "1,10,4,964982703\n")
-    with pytest.raises(IngestError) as caught:
-        ingest_landing(settings)
-    err = caught.value
-    assert err.path == "landing/ratings/a_bad.csv" and [e.path for e in err.others] == ["landing/ratings/b_bad.csv"]
-    assert "and 1 more failed file(s): landing/ratings/b_bad.csv" in str(err)
-    assert [(f.path, f.n_rows_loaded) for f in err.result.files] == [("landing/ratings/c_good.csv", 1)]
+    os.utime(bad[1], (0, 0))  # an old empty file: not one being written, a bad one
+    result = ingest_landing(settings)  # the night goes on: the bad files are set aside, not raised
+    assert [(e.path, e.line) for e in result.errors] == [("landing/ratings/a_bad.csv", 1), ("landing/ratings/b_bad.csv", None)]
+    assert [(f.path, f.n_rows_loaded) for f in result.files] == [("landing/ratings/c_good.csv", 1)]
     assert query(settings, "select count(*) from ratings") == [(1,)]
+    # An operator's own ingest of the same files stops with the first error, naming the others.
+    with pytest.raises(IngestError) as caught:
+        ingest_paths(settings, [*bad, settings.landing_dir / "ratings" / "c_good.csv"])
+    err = caught.value
+    assert err.path.endswith("a_bad.csv") and [Path(e.path).name for e in err.others] == ["b_bad.csv"]
+    assert "and 1 more failed file(s)" in str(err) and err.result.files[0].skipped
 
 
 def test_result_to_dict_is_small_json(settings):
