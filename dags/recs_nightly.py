@@ -25,6 +25,7 @@ from airflow.sdk import Asset, CronDataIntervalTimetable, Param, TaskGroup, dag,
 
 from jobs.config import load_settings
 from models.registry import MODELS
+from models.splits import SCOPES, STRATA
 
 _settings = load_settings()
 #: Emitted when a new version of the recommendation tables is published; downstream DAGs can schedule on it.
@@ -63,6 +64,15 @@ def _name_mapped(label: str) -> None:
                         description="Models evaluated tonight; the best becomes the challenger."),
         "shards": Param(_settings.score.shards, type="integer", minimum=1, maximum=256, title="User shards",
                         description="Scoring fans out into this many parallel tasks.", section="Scale"),
+        "holdout_scope": Param(_settings.train.holdout_scope, type="string", enum=list(SCOPES), title="Holdout protocol",
+                               description="What judges the models: 'global' (the latest ratings of all: forecasting "
+                                           "tomorrow), 'user' (each user's latest: users who rate in bursts), 'random' "
+                                           "(a seeded random fraction: a downstream random split, or timestamps "
+                                           "without order).", section="Validation"),
+        "holdout_stratify": Param(_settings.train.holdout_stratify, type="string", enum=list(STRATA),
+                                  title="Random holdout stratified by",
+                                  description="For 'random': a fraction of each user's, or each item's, interactions.",
+                                  section="Validation"),
         "force_publish": Param(False, type="boolean", title="Force publish",
                                description="Crown tonight's best model even if it is worse than the champion beyond the "
                                            "gate's tolerance, and skip the quality gate (coverage collapse, metric drop "
@@ -86,10 +96,10 @@ def recs_nightly():
                                      params)
 
     @task
-    def candidates(params=None) -> list[str]:
+    def candidates(run: dict, params=None) -> list[str]:
         from jobs import steps
 
-        return steps.candidates(params)
+        return steps.candidates(run, params)
 
     @task(queue=TRAIN_QUEUE, map_index_template="{{ map_label }}")
     def evaluate_candidate(run: dict, model: str, params=None) -> dict:
@@ -158,7 +168,7 @@ def recs_nightly():
     with TaskGroup("train"):
         run = freeze_snapshot()
         ingested >> run
-        evaluated = evaluate_candidate.partial(run=run).expand(model=candidates())
+        evaluated = evaluate_candidate.partial(run=run).expand(model=candidates(run))
         chosen = choose_champion(run)
         champion = fit_champion(run, chosen)
         evaluated >> chosen

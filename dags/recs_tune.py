@@ -17,6 +17,7 @@ from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_conte
 
 from jobs.config import load_settings
 from models.registry import MODELS
+from models.splits import SCOPES, STRATA
 
 _settings = load_settings()
 
@@ -34,6 +35,15 @@ _settings = load_settings()
     params={
         "models": Param(list(_settings.train.models), type="array", items={"type": "string", "enum": list(MODELS)},
                         title="Models to tune", description="Each model's study gets more trials.", section="Tuning"),
+        "holdout_scope": Param(_settings.train.holdout_scope, type="string", enum=list(SCOPES), title="Holdout protocol",
+                               description="What judges the models: 'global' (the latest ratings of all: forecasting "
+                                           "tomorrow), 'user' (each user's latest: users who rate in bursts), 'random' "
+                                           "(a seeded random fraction: a downstream random split, or timestamps "
+                                           "without order).", section="Validation"),
+        "holdout_stratify": Param(_settings.train.holdout_stratify, type="string", enum=list(STRATA),
+                                  title="Random holdout stratified by",
+                                  description="For 'random': a fraction of each user's, or each item's, interactions.",
+                                  section="Validation"),
         "trials": Param(_settings.tune.trials, type="integer", minimum=1, maximum=1000, title="Trials per model",
                         description="New trials this run (the study keeps earlier ones).", section="Budget"),
         "minutes": Param(_settings.tune.minutes, type="number", minimum=0.5, maximum=720, title="Minutes per model",
@@ -50,10 +60,10 @@ def recs_tune():
         return steps.freeze_tuning_snapshot(get_current_context().get("data_interval_end"), params)
 
     @task
-    def candidates(params=None) -> list[str]:
+    def tuning_models(params=None) -> list[str]:
         from jobs import steps
 
-        return steps.candidates(params)
+        return steps.tuning_models(params)
 
     @task(map_index_template="{{ map_label }}")
     def tune_model(model: str, params=None) -> dict:
@@ -62,7 +72,7 @@ def recs_tune():
         get_current_context()["map_label"] = model
         return steps.tune_model(model, params)
 
-    freeze_tuning_snapshot() >> tune_model.expand(model=candidates())
+    freeze_tuning_snapshot() >> tune_model.expand(model=tuning_models())
 
 
 recs_tune()

@@ -65,7 +65,8 @@ def cmd_ingest(args, settings) -> None:
 def cmd_run(args, settings) -> None:
     from jobs.steps import run_nightly
 
-    settings = settings.with_params({"top_n": args.top_n, "shards": args.shards,
+    settings = settings.with_params({"top_n": args.top_n, "shards": args.shards, "holdout_scope": args.holdout_scope,
+                                     "holdout_stratify": args.holdout_stratify,
                                      "models": args.models.split(",") if args.models else None})
     from jobs.runlock import RunLocked
     from jobs.warehouse import WarehouseBusy
@@ -82,7 +83,8 @@ def cmd_run(args, settings) -> None:
 def cmd_tune(args, settings) -> None:
     from jobs.train.tune import freeze_tuning_snapshot, tune_model
 
-    settings = settings.with_params({"trials": args.trials, "minutes": args.minutes,
+    settings = settings.with_params({"trials": args.trials, "minutes": args.minutes, "holdout_scope": args.holdout_scope,
+                                     "holdout_stratify": args.holdout_stratify,
                                      "models": args.models.split(",") if args.models else None})
     freeze_tuning_snapshot(settings, datetime.fromisoformat(args.as_of) if args.as_of else None)
     results = [tune_model(settings, model) for model in settings.train.models]
@@ -123,6 +125,16 @@ def cmd_status(args, settings) -> None:
         _print_table(run_sql(_published(settings), "serving/latest_runs"))
 
 
+def _holdout_arguments(parser: argparse.ArgumentParser) -> None:
+    from models.splits import SCOPES, STRATA
+
+    parser.add_argument("--holdout-scope", choices=SCOPES,
+                        help="the protocol that judges models (default: [train] holdout_scope; see the README's "
+                             "'Choosing a holdout')")
+    parser.add_argument("--holdout-stratify", choices=STRATA,
+                        help="for --holdout-scope random: a fraction of each user's or each item's interactions")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recs", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -153,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="crown tonight's best model even if worse than the champion, and skip the quality gate "
                         "(coverage collapse, metric drop); the contract checks still apply")
     p.add_argument("--no-ingest", action="store_true", help="skip ingesting landing/")
+    _holdout_arguments(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("tune", help="tune models with Optuna (resumes the persistent study)")
@@ -160,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", type=int, help="more trials per model this time (default: [tune] trials)")
     p.add_argument("--minutes", type=float, help="time budget per model (default: [tune] minutes)")
     p.add_argument("--as-of", help="tune on ratings before this ISO timestamp (default: all)")
+    _holdout_arguments(p)
     p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("recommend", help="print a user's published recommendations")

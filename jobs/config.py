@@ -44,18 +44,41 @@ class IngestSettings:
 class TrainSettings:
     models: tuple[str, ...] = ("popularity", "ease")
     holdout_fraction: float = 0.1
-    #: "global": the most recent fraction of all interactions; "user": each user's most recent fraction.
+    #: The protocol that judges candidates (models.splits): "global" (the most recent fraction of all
+    #: interactions), "user" (each user's most recent fraction) or "random" (a seeded random fraction).
     holdout_scope: str = "global"
-    #: Rolling-origin windows before the holdout's that the tuning objective averages (jobs.train.tune.tuning_splits).
+    #: For "random": a fraction of each "user"'s interactions, or of each "item"'s.
+    holdout_stratify: str = "user"
+    #: Tuning's folds: rolling-origin windows before the holdout's (time), or independent draws (random).
     tuning_folds: int = 3
     #: Tuning replaces the kept params only when the best trial's per-user gain over them, on the tuning
     #: windows, exceeds this many standard errors (jobs.train.tune.adopt_or_keep); 0 always takes the best trial.
     tuning_min_gain_se: float = 2.0
     champion_metric: str = "ndcg@10"
-    gate_tolerance: float = 0.02
+    #: The gate: tonight's best replaces the reigning champion's configuration only when, on tonight's holdout,
+    #: it leads it by more than this (relative) and by at least gate_min_z standard errors of their paired
+    #: per-user difference; otherwise the champion's configuration serves (refitted on tonight's data).
+    gate_tolerance: float = 0.0
+    gate_min_z: float = 2.0
     seed: int = 42
     #: torch device for training and scoring ("cpu", "cuda", "cuda:1"); "" = CUDA when present, else the CPU.
     device: str = ""
+
+    def __post_init__(self) -> None:
+        from models.splits import SCOPES, STRATA
+
+        if self.holdout_scope not in SCOPES:
+            raise ValueError(f"[train] holdout_scope must be one of {', '.join(SCOPES)}, not {self.holdout_scope!r}")
+        if self.holdout_stratify not in STRATA:
+            raise ValueError(f"[train] holdout_stratify must be one of {', '.join(STRATA)}, not {self.holdout_stratify!r}")
+
+    @property
+    def protocol(self) -> str:
+        """The holdout protocol in words, for logs and reports."""
+        if self.holdout_scope == "random":
+            return f"random {self.holdout_fraction:.0%} of each {self.holdout_stratify}'s interactions (seed {self.seed})"
+        whose = "all interactions" if self.holdout_scope == "global" else "each user's interactions"
+        return f"the latest {self.holdout_fraction:.0%} of {whose}"
 
 
 @dataclass(frozen=True)
@@ -143,13 +166,15 @@ class Settings:
         return replace(self, **changed)
 
     def with_params(self, params: dict[str, Any] | None) -> Settings:
-        """A copy with a trigger's (or the CLI's) overrides applied: top_n, shards, models, trials, minutes.
+        """A copy with a trigger's (or the CLI's) overrides applied: top_n, shards, models, holdout_scope,
+        holdout_stratify, trials, minutes.
 
         Absent or None values keep the configured ones, so a DAG trigger form and ``recs run`` share this.
         """
         params = {k: v for k, v in (params or {}).items() if v is not None}
         score = {k: int(params[k]) for k in ("top_n", "shards") if k in params}
         train = {"models": tuple(params["models"])} if params.get("models") else {}
+        train |= {k: str(params[k]) for k in ("holdout_scope", "holdout_stratify") if params.get(k)}
         tune = {"trials": int(params["trials"])} if "trials" in params else {}
         if "minutes" in params:
             tune["minutes"] = float(params["minutes"])

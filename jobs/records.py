@@ -82,8 +82,10 @@ class Champion(_Record):
 
     model: str
     run_id: str
-    decision: str  # first | promoted | retained | kept
+    decision: str  # first | promoted | retained | kept | forced
     reason: str = ""
+    #: The metrics record (``metrics/<candidate>.json``) of the configuration that serves: its params.
+    candidate: str = ""
 
     @property
     def run_key(self) -> str:

@@ -127,17 +127,29 @@ def freeze_snapshot(run_id: str, interval_start: datetime | None = None, interva
     return run.to_xcom()
 
 
-def candidates(params: Params = None, settings: Settings | None = None) -> list[str]:
-    """The models to evaluate tonight: the trigger's choice or the configured list."""
-    return list(_settings(settings, params).train.models)
+def candidates(run: RunContext | dict, params: Params = None, settings: Settings | None = None) -> list[str]:
+    """What to evaluate tonight: the trigger's models (or the configured ones), plus the reigning champion's
+    configuration when none of them is it (the gate judges both on tonight's holdout)."""
+    from jobs.train.gate import candidates_for
+
+    settings, run = _begin(run, params, settings)
+    with warehouse.connect(settings, read_only=True) as con:
+        return candidates_for(settings, con, run)
 
 
 @_step
 def evaluate_candidate(run: RunContext | dict, model: str, params: Params = None,
                        settings: Settings | None = None) -> dict[str, Any]:
+    """Fit and evaluate one candidate (``model``), or the reigning champion's configuration (``reigning``)."""
     from jobs.train.candidates import evaluate_candidate
+    from jobs.train.gate import REIGNING, previous_reign
 
-    return evaluate_candidate(*_begin(run, params, settings), model)
+    settings, run = _begin(run, params, settings)
+    if model != REIGNING:
+        return evaluate_candidate(settings, run, model)
+    with warehouse.connect(settings, read_only=True) as con:
+        reign = previous_reign(con, run.run_id)
+    return evaluate_candidate(settings, run, reign.model, reign.params, key=REIGNING)
 
 
 @_step
@@ -147,21 +159,20 @@ def choose_champion(run: RunContext | dict, params: Params = None, settings: Set
 
     settings, run = _begin(run, params, settings)
     with warehouse.connect(settings) as con:
-        decision = select_champion(settings, run, con, utcnow(), force_promote=_forced(params))
-    return decision.champion().to_xcom()
+        champion = select_champion(settings, run, con, utcnow(), force_promote=_forced(params))
+    return champion.to_xcom()
 
 
 @_step
 def fit_champion(run: RunContext | dict, champion: Champion | dict, params: Params = None,
                  settings: Settings | None = None) -> dict[str, Any]:
-    """Refit tonight's champion on all data (only the winner: a loser's refit would be thrown away); a kept
-    champion of an earlier run scores with the artifact it already has. Returns the champion."""
+    """Refit the configuration that serves on all of tonight's data (only the winner: a loser's refit would be
+    thrown away). Returns the champion."""
     from jobs.train.candidates import fit_champion
 
     settings, run = _begin(run, params, settings)
     champion = Champion.from_xcom(champion)
-    if champion.run_key == run.key:
-        fit_champion(settings, run, champion.model)
+    fit_champion(settings, run, champion.candidate or champion.model)
     return champion.to_xcom()
 
 
@@ -250,6 +261,11 @@ def freeze_tuning_snapshot(interval_end: datetime | None, params: Params = None,
     return freeze_tuning_snapshot(_settings(settings, params), naive_utc(interval_end) if interval_end else None)
 
 
+def tuning_models(params: Params = None, settings: Settings | None = None) -> list[str]:
+    """The models to tune: the trigger's choice or the configured candidates."""
+    return list(_settings(settings, params).train.models)
+
+
 def tune_model(model: str, params: Params = None, settings: Settings | None = None) -> dict[str, Any]:
     """More trials of ``model``'s study, within ``[tune]`` trials and minutes (or the trigger's)."""
     from jobs.train.tune import tune_model
@@ -283,7 +299,7 @@ def _night(settings: Settings, run_id: str | None, provisional: str, as_of: date
              settings.score.top_n)
     try:
         run = freeze_snapshot(run.run_id, as_of=run.as_of, **given)
-        for model in _progress(candidates(**given), "evaluate"):
+        for model in _progress(candidates(run, **given), "evaluate"):
             evaluate_candidate(run, model, **given)
         champion = fit_champion(run, choose_champion(run, **given), **given)
         popular_items(run, **given)

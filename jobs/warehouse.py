@@ -25,8 +25,9 @@ log = logging.getLogger("recs.warehouse")
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every warehouse table that does not exist yet (``sql/warehouse/*.sql``)."""
-    for name in sql_files("warehouse"):
+    """Create every warehouse table that does not exist yet (``sql/warehouse/*.sql``), then bring tables made by
+    an earlier version up to date (``sql/warehouse/migrate/*.sql``, in order; each is a no-op once applied)."""
+    for name in [*sql_files("warehouse"), *sql_files("warehouse/migrate")]:
         run_sql(con, name)
 
 

@@ -10,6 +10,7 @@ floats, then ``torch.topk``), so memory stays bounded for any catalogue size.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -75,22 +76,20 @@ def weight_matrix(x: sp.csr_matrix, weighting: str, k1: float = 1.2, b: float = 
     return x
 
 
-def knn_similarity(
-    x: sp.csr_matrix, k: int, shrinkage: float, block_items: int = 2048
-) -> sp.csr_matrix:
-    """Row-pruned cosine similarity with shrinkage between the columns of ``x``: item x item CSR, diagonal 0."""
-    x = sp.csr_matrix(x, dtype=np.float32)
-    n_items = x.shape[1]
-    xt = x.T.tocsr()
-    norms = torch.from_numpy(np.sqrt(np.asarray(xt.multiply(xt).sum(axis=1)).ravel()).astype(np.float32))
+def pruned_product(left: sp.csr_matrix, right: sp.csr_matrix, k: int, block_items: int,
+                   transform: Callable[[torch.Tensor, int, int], torch.Tensor]) -> sp.csr_matrix:
+    """Row-pruned ``left @ right`` (items x items): each row's ``k`` largest positive values after ``transform``.
+
+    ``transform(dots, lo, hi)`` turns a dense block of rows lo..hi of the product into similarities; the diagonal
+    is zeroed after it. Rows are computed ``block_items`` at a time, so memory stays bounded for any catalogue.
+    """
+    n_items = right.shape[1]
     keep = min(k, n_items)
     indptr = [np.zeros(1, np.int64)]
     indices, values = [], []
-    for lo in range(0, n_items, block_items):
-        hi = min(lo + block_items, n_items)
-        dots = torch.from_numpy((xt[lo:hi] @ x).toarray())
-        denom = norms[lo:hi, None] * norms[None, :] + shrinkage
-        sims = torch.where(denom > 0, dots / denom.clamp_min(1e-30), torch.zeros((), dtype=torch.float32))
+    for lo in range(0, left.shape[0], block_items):
+        hi = min(lo + block_items, left.shape[0])
+        sims = transform(torch.from_numpy((left[lo:hi] @ right).toarray().astype(np.float32, copy=False)), lo, hi)
         rows = torch.arange(hi - lo)
         sims[rows, rows + lo] = 0.0
         top_val, top_idx = torch.topk(sims, keep, dim=1, sorted=True)
@@ -99,13 +98,43 @@ def knn_similarity(
         values.append(top_val[nonzero].numpy())
         indptr.append(indptr[-1][-1] + np.cumsum(nonzero.sum(dim=1).numpy()))
     sim = sp.csr_matrix(
-        (np.concatenate(values), np.concatenate(indices), np.concatenate(indptr)), shape=(n_items, n_items)
+        (np.concatenate(values), np.concatenate(indices), np.concatenate(indptr)), shape=(left.shape[0], n_items)
     )
     sim.sort_indices()
     return sim
 
 
-class ItemKNN(Recommender):
+def knn_similarity(
+    x: sp.csr_matrix, k: int, shrinkage: float, block_items: int = 2048
+) -> sp.csr_matrix:
+    """Row-pruned cosine similarity with shrinkage between the columns of ``x``: item x item CSR, diagonal 0."""
+    x = sp.csr_matrix(x, dtype=np.float32)
+    xt = x.T.tocsr()
+    norms = torch.from_numpy(np.sqrt(np.asarray(xt.multiply(xt).sum(axis=1)).ravel()).astype(np.float32))
+
+    def cosine(dots: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
+        denom = norms[lo:hi, None] * norms[None, :] + shrinkage
+        return torch.where(denom > 0, dots / denom.clamp_min(1e-30), torch.zeros((), dtype=torch.float32))
+
+    return pruned_product(xt, x, k, block_items, cosine)
+
+
+class ItemSimilarityModel(Recommender):
+    """A model whose scores are ``x_u S`` for a sparse item x item matrix ``S`` (``self.similarity``) over the
+    user's binary history: item-kNN, RP3beta."""
+
+    def score(self, users: np.ndarray) -> torch.Tensor:
+        users = np.asarray(users, dtype=np.int64)
+        scores = (self.history[users] @ self.similarity).toarray().astype(np.float32, copy=False)
+        return torch.from_numpy(scores).to(self.device)
+
+    def similar_items(self, items: np.ndarray) -> torch.Tensor:
+        items = np.asarray(items, dtype=np.int64)
+        rows = self.similarity[items].toarray().astype(np.float32, copy=False)
+        return torch.from_numpy(rows).to(self.device)
+
+
+class ItemKNN(ItemSimilarityModel):
     """Scores item j for user u as the sum of the similarities of j to the items u interacted with."""
 
     name = "itemknn"
@@ -121,13 +150,3 @@ class ItemKNN(Recommender):
         self.n_users, self.n_items = history.shape
         self.device = options.torch_device
         return self
-
-    def score(self, users: np.ndarray) -> torch.Tensor:
-        users = np.asarray(users, dtype=np.int64)
-        scores = (self.history[users] @ self.similarity).toarray().astype(np.float32, copy=False)
-        return torch.from_numpy(scores).to(self.device)
-
-    def similar_items(self, items: np.ndarray) -> torch.Tensor:
-        items = np.asarray(items, dtype=np.int64)
-        rows = self.similarity[items].toarray().astype(np.float32, copy=False)
-        return torch.from_numpy(rows).to(self.device)

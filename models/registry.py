@@ -16,6 +16,7 @@ MODELS: dict[str, str] = {
     "popularity": "models.popularity:Popularity",
     "ease": "models.ease:EASE",
     "itemknn": "models.itemknn:ItemKNN",
+    "rp3beta": "models.rp3beta:RP3beta",
     "ials": "models.ials:IALS",
     "bpr": "models.bpr:BPR",
     "biased_mf": "models.biased_mf:BiasedMF",

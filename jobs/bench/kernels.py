@@ -146,7 +146,7 @@ def scoring(model: Any, history: Any, threads: int) -> dict[str, Any]:
 def run_kernels(run_dir: Path, holdout_fraction: float = 0.1, seed: int = 42) -> dict[str, Any]:
     from jobs.layout import RunFiles
     from jobs.train.snapshot import load_snapshot
-    from models.evaluation import temporal_split
+    from models.splits import temporal_split
 
     threads = torch.get_num_threads()
     snapshot = load_snapshot(RunFiles(run_dir))

@@ -30,8 +30,9 @@ from jobs.bench.movielens import load_ml100k, python_stratified_split, ranking_m
 from jobs.bench.page import machine_text, write_section
 from jobs.config import PROJECT_ROOT
 from models.base import Interactions, Recommender, TrainOptions
-from models.evaluation import evaluate, metric_value, temporal_split, top_items
+from models.evaluation import evaluate, metric_value, top_items
 from models.registry import MODELS, build
+from models.splits import temporal_split
 
 #: Every family of the registry but two_tower, whose fits (minutes each on 2 cores, one per window) would make
 #: this probe of the protocols cost more than the quality benchmark itself.

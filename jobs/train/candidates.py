@@ -22,10 +22,11 @@ from jobs.config import Settings
 from jobs.files import replacing, write_json, write_parquet
 from jobs.layout import RunFiles
 from jobs.records import RunContext
-from jobs.train.snapshot import load_snapshot
+from jobs.train.snapshot import Snapshot, load_snapshot
 from models.base import Recommender, TrainOptions
-from models.evaluation import evaluate, temporal_split
+from models.evaluation import evaluate
 from models.registry import build
+from models.splits import Split, holdout_split
 
 log = logging.getLogger("recs.train")
 
@@ -43,19 +44,28 @@ def train_options(settings: Settings) -> TrainOptions:
     return TrainOptions(seed=settings.train.seed, device=settings.train.device or None)
 
 
+def holdout(settings: Settings, snapshot: Snapshot, fold: int = 0) -> Split:
+    """The run's holdout in the configured protocol (``[train] holdout_scope``); fold > 0 for tuning."""
+    train = settings.train
+    return holdout_split(snapshot.data, snapshot.rated_at, train.holdout_fraction, train.holdout_scope,
+                         train.holdout_stratify, train.seed, fold)
+
+
 def fit_timed(model: Recommender, data: Any, options: TrainOptions) -> float:
     started = time.perf_counter()
     model.fit(data, options)
     return time.perf_counter() - started
 
 
-def evaluate_candidate(settings: Settings, run: RunContext, model: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Fit ``model`` on the holdout's training part and evaluate it on the holdout; returns a small summary."""
+def evaluate_candidate(settings: Settings, run: RunContext, model: str, params: dict[str, Any] | None = None,
+                       key: str | None = None) -> dict[str, Any]:
+    """Fit ``model`` (with ``params``, by default its tuned ones) on the holdout's training part and evaluate it on
+    the holdout, filed as ``metrics/<key>`` (default: the model's name); returns a small summary."""
     files = settings.layout.run(run.key)
+    key = key or model
     snapshot = load_snapshot(files)
     params = best_params(settings, model) if params is None else params
-    split = temporal_split(snapshot.data, snapshot.rated_at, settings.train.holdout_fraction,
-                           settings.train.holdout_scope)
+    split = holdout(settings, snapshot)
     holdout_model = build(model, params)
     train_seconds = fit_timed(holdout_model, split.train, train_options(settings))
     per_user, summary = evaluate(holdout_model, split, settings.evaluate.cutoffs, settings.score.chunk_users)
@@ -63,6 +73,8 @@ def evaluate_candidate(settings: Settings, run: RunContext, model: str, params: 
 
     record = {
         "model": model,
+        "key": key,
+        "protocol": settings.train.protocol,
         "params": holdout_model.config.to_dict(),
         "metrics": summary.astype(object).where(summary.notna(), None).to_dict("records"),
         "holdout_cut_at": split.cut_at,
@@ -70,19 +82,23 @@ def evaluate_candidate(settings: Settings, run: RunContext, model: str, params: 
     }
     metric = settings.train.champion_metric
     if metric in per_user:
-        write_parquet(per_user[["user_index", metric]], files.per_user_file(model))
-    write_json(files.metrics_file(model), record)
+        write_parquet(per_user[["user_index", metric]], files.per_user_file(key))
+    write_json(files.metrics_file(key), record)
     headline = summary[(summary["metric"] == "ndcg") & (summary["k"] == min(settings.evaluate.cutoffs))]["value"]
-    log.info("%s: trained in %.1fs on the training split; ndcg@%d=%.4f", model, train_seconds,
-             min(settings.evaluate.cutoffs), float(headline.iloc[0]) if len(headline) else float("nan"))
-    return {"model": model, "metrics_file": str(files.metrics_file(model)), "train_seconds": round(train_seconds, 3)}
+    log.info("%s: trained in %.1fs on the training split, judged on %s; ndcg@%d=%.4f", key, train_seconds,
+             settings.train.protocol, min(settings.evaluate.cutoffs),
+             float(headline.iloc[0]) if len(headline) else float("nan"))
+    return {"model": model, "key": key, "metrics_file": str(files.metrics_file(key)),
+            "train_seconds": round(train_seconds, 3)}
 
 
-def fit_champion(settings: Settings, run: RunContext, model: str) -> dict[str, Any]:
-    """Refit ``model`` on all of the run's data with the params it was evaluated with; save its artifact."""
+def fit_champion(settings: Settings, run: RunContext, candidate: str) -> dict[str, Any]:
+    """Refit the configuration of ``metrics/<candidate>`` on all of the run's data with the params it was judged
+    with; save its artifact as ``models/<model>.pkl``."""
     files = settings.layout.run(run.key)
-    path = files.metrics_file(model)
+    path = files.metrics_file(candidate)
     record = json.loads(path.read_text())
+    model = record["model"]
     final_model = build(model, record["params"])
     final_seconds = fit_timed(final_model, load_snapshot(files).data, train_options(settings))
     with replacing(files.artifact(model)) as tmp:

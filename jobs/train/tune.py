@@ -8,11 +8,12 @@ after the fold it is fitting) and is recorded as pruned, unless the study has no
 study starts from the last best params (enqueued as its first trial). Every trial goes to the ``tuning_trials`` table;
 the best params go to ``outputs/tuning/<model>.best.json``, which every nightly run trains with.
 
-The objective is the nightly gate's metric on a frozen snapshot, averaged over ``train.tuning_folds``
-rolling-origin windows before the gate's own holdout (the window before the latest, the one before that,
-...): one window of a small data set holds few users (85 on MovieLens-100K), and params picked on it alone fit
-its noise; the latest window stays unseen so that the gate judges tuned and untuned candidates alike. The
-test split of a benchmark is never seen here.
+The objective is the nightly gate's metric on a frozen snapshot, averaged over ``train.tuning_folds`` folds of
+the same protocol as the gate's holdout (``train.holdout_scope``): rolling-origin windows before the gate's own
+(the window before the latest, the one before that, ...) for the time protocols, independent seeded draws for
+``random``. One window of a small data set holds few users (85 on MovieLens-100K), and params picked on it
+alone fit its noise; the gate's own holdout stays unseen so that it judges tuned and untuned candidates alike.
+The test split of a benchmark is never seen here.
 """
 
 from __future__ import annotations
@@ -34,11 +35,12 @@ from jobs import warehouse
 from jobs.config import Settings
 from jobs.files import write_json
 from jobs.sql import run_sql
-from jobs.train.candidates import best_params, train_options
+from jobs.train.candidates import best_params, holdout, train_options
 from jobs.train.snapshot import load_snapshot, write_snapshot
-from models.evaluation import Split, evaluate, metric_value, temporal_split
+from models.evaluation import evaluate, metric_value
 from models.metrics import paired_difference, parse_metric
 from models.registry import build, model_class
+from models.splits import Split
 
 log = logging.getLogger("recs.tune")
 
@@ -56,15 +58,15 @@ def freeze_tuning_snapshot(settings: Settings, as_of: datetime | None = None) ->
 
 
 def tuning_splits(settings: Settings, snapshot: Any) -> list[Split]:
-    """The rolling-origin folds 1..tuning_folds that have test users, the most recent first.
+    """Tuning's folds 1..tuning_folds that have test users: rolling-origin windows before the gate's, the most
+    recent first (time protocols), or independent seeded draws (``random``).
 
-    Fold 0, the latest window, is the nightly gate's holdout and is left out: params picked on the window
-    that then judges them look better there than they are (the winner's curse), and a candidate with more
-    tuned params would win the gate by that alone.
+    Fold 0, the gate's own holdout, is left out: params picked on the holdout that then judges them look
+    better there than they are (the winner's curse), and a candidate with more tuned params would win the
+    gate by that alone.
     """
     folds = range(1, max(settings.train.tuning_folds, 1) + 1)
-    splits = [temporal_split(snapshot.data, snapshot.rated_at, settings.train.holdout_fraction,
-                             settings.train.holdout_scope, fold) for fold in folds]
+    splits = [holdout(settings, snapshot, fold) for fold in folds]
     usable = [split for split in splits if split.test.nnz]
     return usable or splits[:1]
 
@@ -185,8 +187,9 @@ def tune_model(settings: Settings, model: str, n_trials: int | None = None, minu
     snapshot = load_snapshot(settings.layout.tuning)
     splits = tuning_splits(settings, snapshot)
     metric = settings.train.champion_metric
-    # Trials measured on another holdout are not comparable: another scope or fold count gets a study of its own.
-    scope = "" if settings.train.holdout_scope == "global" else f":{settings.train.holdout_scope}"
+    # Trials measured on another holdout are not comparable: another protocol or fold count gets a study of its own.
+    train = settings.train
+    scope = {"global": "", "user": ":user", "random": f":random-{train.holdout_stratify}"}[train.holdout_scope]
     folds = "" if len(splits) == 1 else f":{len(splits)}folds"
     name = study_name or f"{model}:{metric}{scope}{folds}"
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -51,8 +51,23 @@ def test_run_key_is_one_safe_path_component_and_distinct_per_run_id():
 
 
 def test_trigger_params_override_the_config(settings):
-    assert steps.candidates({"models": ["ease", "itemknn"]}, settings=None) == ["ease", "itemknn"]
+    assert steps.tuning_models({"models": ["ease", "itemknn"]}) == ["ease", "itemknn"]
     assert steps.shards({"shards": 3}) == [0, 1, 2]
-    assert steps.candidates(None)  # the configured default list
-    tuned = settings.with_params({"trials": 3, "minutes": 1.5, "top_n": None})
+    assert steps.tuning_models(None)  # the configured default list
+    tuned = settings.with_params({"trials": 3, "minutes": 1.5, "top_n": None, "holdout_scope": "random",
+                                  "holdout_stratify": "item"})
     assert (tuned.tune.trials, tuned.tune.minutes, tuned.score.top_n) == (3, 1.5, settings.score.top_n)
+    assert (tuned.train.holdout_scope, tuned.train.holdout_stratify) == ("random", "item")
+    with pytest.raises(ValueError, match="holdout_scope must be one of global, user, random"):
+        settings.with_params({"holdout_scope": "time"})
+
+
+def test_a_random_protocol_set_by_two_keys_in_a_config_file_reaches_every_step(tmp_path, monkeypatch):
+    config = tmp_path / "mine.toml"
+    config.write_text('[train]\nholdout_scope = "random"\nholdout_stratify = "item"\n')
+    monkeypatch.setenv("RECS_CONFIG", str(config))
+    from jobs.config import load_settings
+
+    loaded = load_settings(home=tmp_path)
+    assert loaded.train.protocol == "random 10% of each item's interactions (seed 42)"
+    assert loaded.train.models == ("popularity", "ease")  # everything else keeps its default

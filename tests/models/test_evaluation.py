@@ -5,7 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from models.base import Interactions
-from models.evaluation import temporal_split
+from models.splits import temporal_split
 
 
 def interactions(triples: list[tuple[int, int, float]], n_users: int, n_items: int) -> tuple[Interactions, np.ndarray]:

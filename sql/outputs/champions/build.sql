@@ -7,7 +7,8 @@ with champions as (
 final as (
     select
         run_id, champion_model, champion_run_id, metric, champion_value,
-        challenger_model, challenger_value, decision, reason, decided_at
+        challenger_model, challenger_value, decision, reason, decided_at,
+        reigning_model, reigning_value, z, champion_params
     from champions
 )
 

@@ -114,9 +114,10 @@ def test_crash_mid_run_leaves_the_previous_version_served_and_a_rerun_completes(
 
 
 def _night_with_only_popularity(settings, run_id):
-    given = {"settings": settings}
+    given = {"settings": settings.with_overrides(train={"models": ("popularity",)})}
     run = steps.freeze_snapshot(run_id, **given)
-    steps.evaluate_candidate(run, "popularity", **given)
+    for candidate in steps.candidates(run, **given):  # popularity, and the reigning champion's configuration
+        steps.evaluate_candidate(run, candidate, **given)
     champion = steps.choose_champion(run, {"force_publish": True}, **given)  # crown the weak model
     steps.fit_champion(run, champion, **given)
     steps.popular_items(run, **given)

@@ -103,8 +103,9 @@ def test_objective_is_the_mean_over_rolling_origin_folds(settings):
     from jobs.train.snapshot import load_snapshot
     from jobs.train.tune import tuning_splits
     from models.base import TrainOptions
-    from models.evaluation import evaluate, metric_value, temporal_split
+    from models.evaluation import evaluate, metric_value
     from models.registry import build
+    from models.splits import temporal_split
 
     snapshot = load_snapshot(settings.layout.tuning)
     splits = tuning_splits(settings, snapshot)

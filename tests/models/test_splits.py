@@ -1,0 +1,56 @@
+"""The random holdout: a seeded fraction of each user's or each item's interactions, as Microsoft Recommenders'
+python_stratified_split draws it; tuning's folds never reuse the gate's draw."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from models.base import Interactions
+from models.splits import holdout_split, random_split
+
+
+def world(n_users=300, n_items=80, density=0.1, seed=1) -> Interactions:
+    matrix = sp.random(n_users, n_items, density=density, random_state=seed, format="csr", dtype=np.float32)
+    matrix.data[:] = 4.0
+    return Interactions(matrix, np.array([f"u{i}" for i in range(n_users)], dtype=object),
+                        np.array([f"i{i}" for i in range(n_items)], dtype=object))
+
+
+@pytest.mark.parametrize("stratify,axis", [("user", 1), ("item", 0)])
+def test_each_group_keeps_round_of_its_training_share(stratify, axis):
+    data = world()
+    split = random_split(data, 0.25, stratify, seed=42)
+    counts = np.asarray((data.matrix != 0).sum(axis=axis)).ravel()
+    trained = np.asarray((split.train.matrix != 0).sum(axis=axis)).ravel()
+    assert np.array_equal(trained, np.rint(0.75 * counts).astype(int))  # each group trains on round(0.75 n)
+    assert split.train.matrix.multiply(split.test).nnz == 0  # disjoint
+
+
+def test_the_draw_is_seeded_and_a_group_of_one_is_never_held_out():
+    data = world()
+    a, b = random_split(data, 0.2, "user", seed=42), random_split(data, 0.2, "user", seed=42)
+    assert (a.test != b.test).nnz == 0
+    other = random_split(data, 0.2, "user", seed=7)
+    assert (a.test != other.test).nnz > 0
+    single = Interactions(sp.csr_matrix(np.eye(3, dtype=np.float32)), np.array(["a", "b", "c"], dtype=object),
+                          np.array(["x", "y", "z"], dtype=object))
+    assert random_split(single, 0.5, "user").test.nnz == 0
+
+
+def test_tuning_folds_are_independent_draws_that_never_reuse_the_gates():
+    data = world()
+    gate = holdout_split(data, None, 0.2, "random", "item", seed=42, fold=0)
+    folds = [holdout_split(data, None, 0.2, "random", "item", seed=42, fold=k) for k in (1, 2, 3)]
+    for fold in folds:
+        assert (fold.test != gate.test).nnz > 0
+        overlap = fold.test.multiply(gate.test).nnz / gate.test.nnz
+        assert 0.05 < overlap < 0.4  # about the held-out share, as independent draws overlap
+
+
+def test_a_time_protocol_needs_timestamps_and_unknown_protocols_are_refused():
+    with pytest.raises(ValueError, match="needs the interactions' timestamps"):
+        holdout_split(world(), None, 0.1, "user")
+    with pytest.raises(ValueError, match="must be one of global, user, random"):
+        holdout_split(world(), None, 0.1, "randomly")
+    with pytest.raises(ValueError, match="stratify must be 'user' or 'item'"):
+        random_split(world(), 0.1, "day")
