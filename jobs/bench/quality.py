@@ -44,6 +44,7 @@ from jobs.config import DEFAULT_CONFIG, PROJECT_ROOT, Settings, load_settings
 from jobs.train.candidates import load_metrics
 from jobs.train.tune import freeze_tuning_snapshot, tune_model
 from models.registry import MODELS, model_class
+from models.splits import SCOPES, STRATA
 
 log = logging.getLogger("recs.bench_quality")
 
@@ -92,12 +93,14 @@ def step_timer() -> Iterator[dict[str, float]]:
 # --- the benchmark home -----------------------------------------------------------------------------------
 
 
-def make_home(home: Path, train: pd.DataFrame, items: pd.DataFrame, holdout_scope: str) -> Settings:
+def make_home(home: Path, train: pd.DataFrame, items: pd.DataFrame, holdout_scope: str,
+              holdout_stratify: str = "item") -> Settings:
     """A fresh RECS_HOME with the train split and the items in its landing folders; settings with top_n = K."""
     shutil.rmtree(home, ignore_errors=True)
     write_landing(home / "landing", train, items)
     defaults = load_settings(home=home, config=DEFAULT_CONFIG)
-    return defaults.with_overrides(score={"top_n": K}, train={"holdout_scope": holdout_scope})
+    return defaults.with_overrides(score={"top_n": K}, train={"holdout_scope": holdout_scope,
+                                                              "holdout_stratify": holdout_stratify})
 
 
 def _holdout(record: dict[str, Any], metric: str = "ndcg", k: int | None = K) -> float | None:
@@ -163,7 +166,7 @@ def use_saved_params(settings: Settings, models: tuple[str, ...], tuned_dir: Pat
 def run_benchmark(data: MovieLens, work: Path, families: tuple[str, ...] = FAMILIES,
                   nightly_models: tuple[str, ...] = NIGHTLY_MODELS, trials: int = 20, minutes: float = 2.0,
                   tune: bool = True, threads: int = CORES, trial_caps: dict[str, int] | None = None,
-                  holdout_scope: str = "user") -> Report:
+                  holdout_scope: str = "random", holdout_stratify: str = "item") -> Report:
     """The whole benchmark on ``data`` (ratings in u.data order, items), working under ``work``."""
     import torch
 
@@ -173,19 +176,19 @@ def run_benchmark(data: MovieLens, work: Path, families: tuple[str, ...] = FAMIL
     train, test = python_stratified_split(data.ratings, ratio=0.75, filter_by="item", seed=42)
     log.info("split: %d train rows, %d test rows", len(train), len(test))
     split = (train, test)
-    settings = make_home(work / "home", train, data.items, holdout_scope)
+    settings = make_home(work / "home", train, data.items, holdout_scope, holdout_stratify)
     steps.ingest_files(settings=settings)
     if tune:
         freeze_tuning_snapshot(settings)
     budget = {family: min(trials, trial_caps.get(family, trials)) for family in families}
     rows = [family_row(settings, family, split, work / "tuned", budget[family] if tune else 0, minutes)
             for family in families]
-    night, champion, night_steps = (nightly_row(work, data, split, nightly_models, holdout_scope) if nightly_models
+    night, champion, night_steps = (nightly_row(work, data, split, nightly_models, settings) if nightly_models
                                     else (None, {}, {}))
     counts = {"ratings": len(data.ratings), "users": data.ratings["user_id"].nunique(),
               "items": data.ratings["item_id"].nunique(), "train": len(train), "test": len(test)}
     return Report(rows, night, tuple(nightly_models), champion, night_steps, counts, threads,
-                  time.perf_counter() - started, tune, trials, minutes, dict(trial_caps), holdout_scope,
+                  time.perf_counter() - started, tune, trials, minutes, dict(trial_caps), settings.train.protocol,
                   settings.train.tuning_folds, settings.train.tuning_min_gain_se)
 
 
@@ -215,10 +218,11 @@ def family_row(settings: Settings, family: str, split: tuple[pd.DataFrame, pd.Da
 
 
 def nightly_row(work: Path, data: MovieLens, split: tuple[pd.DataFrame, pd.DataFrame], models: tuple[str, ...],
-                holdout_scope: str) -> tuple[Row, dict[str, Any], dict[str, float]]:
+                protocol: Settings) -> tuple[Row, dict[str, Any], dict[str, float]]:
     """The whole nightly with ``models`` as candidates in a fresh home, tuned params: its champion's row."""
     train, test = split
-    home = make_home(work / "nightly-home", train, data.items, holdout_scope)
+    home = make_home(work / "nightly-home", train, data.items, protocol.train.holdout_scope,
+                     protocol.train.holdout_stratify)
     use_saved_params(home, models, work / "tuned")
     result, night_steps, wall = nightly(home, models, "bench-nightly")
     champion = dict(result["champion"])
@@ -251,9 +255,12 @@ def main(argv: list[str] | None = None) -> None:
                         help="trials for two_tower (costly: up to minutes per trial here)")
     parser.add_argument("--skip-tune", action="store_true", help="reuse the params kept from an earlier run")
     parser.add_argument("--threads", type=int, default=CORES, help="torch threads (default: this machine's cores)")
-    parser.add_argument("--holdout-scope", choices=("user", "global"), default="user",
-                        help="the pipeline holdout tuning and the gate use (default: user): ML-100K's users rate "
-                             "in bursts, so the latest 10%% of all ratings holds only 85 of 943 users")
+    parser.add_argument("--holdout-scope", choices=SCOPES, default="random",
+                        help="the protocol tuning and the gate use (default: random, as the benchmark's own split; "
+                             "'user' for the time-ordered protocol: ML-100K's users rate in bursts, so the latest "
+                             "10%% of all ratings holds only 85 of 943 users)")
+    parser.add_argument("--holdout-stratify", choices=STRATA, default="item",
+                        help="for random: a fraction of each item's (default, as the benchmark's split) or user's")
     parser.add_argument("--wheel", type=Path, help="a recbole wheel already on disk (no download)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -268,7 +275,7 @@ def main(argv: list[str] | None = None) -> None:
     report = run_benchmark(data, args.work, args.families, args.nightly_models, args.trials, args.minutes,
                            tune=not args.skip_tune, threads=args.threads,
                            trial_caps={**TRIAL_CAPS, "two_tower": args.trials_two_tower},
-                           holdout_scope=args.holdout_scope)
+                           holdout_scope=args.holdout_scope, holdout_stratify=args.holdout_stratify)
     date = datetime.now(UTC).date().isoformat()
     write_section(args.out, render(report, date, machine_text()), START, END)
     (args.work / "report.json").write_text(json.dumps(asdict(report), indent=2, default=str))

@@ -46,7 +46,8 @@ class Report:
     trials: int = 0
     minutes: float = 0.0
     trial_caps: dict[str, int] = field(default_factory=dict)
-    holdout_scope: str = "user"
+    #: The protocol tuning and the gate read, in words (``TrainSettings.protocol``).
+    protocol: str = ""
     #: Rolling-origin windows each tuning trial averages (``train.tuning_folds``).
     tuning_folds: int = 1
     #: Standard errors of per-user gain tuned params need to replace the defaults (``train.tuning_min_gain_se``).
@@ -62,11 +63,6 @@ def _params(params: dict[str, Any]) -> str:
     def short(v: Any) -> str:
         return f"{v:.3g}" if isinstance(v, float) else str(v)
     return ", ".join(f"{k}={short(v)}" for k, v in params.items()) or "defaults"
-
-
-def _scope(scope: str) -> str:
-    what = "each user's latest 10 %" if scope == "user" else "the latest 10 % of all ratings"
-    return f'{what}, `holdout_scope = "{scope}"`'
 
 
 def render(report: Report, date: str, machine_text: str) -> str:
@@ -96,8 +92,8 @@ def _header(report: Report, date: str, machine_text: str) -> list[str]:
         "(binary) and `map` (precision at each hit, summed, over the user's number of held-out items), averaged over "
         "the users in both truth and predictions.",
         "- Each family ran through the pipeline in a fresh RECS_HOME: ingest of the train split, Optuna tuning on the "
-        f"pipeline's own time-based holdout ({_scope(report.holdout_scope)}; each trial's value the mean over "
-        f"{report.tuning_folds} rolling-origin windows; the test split is never seen; the study's first trial is the defaults, and the best trial replaces them only "
+        f"pipeline's own holdout of the train split ({report.protocol}; each trial's value the mean over "
+        f"{report.tuning_folds} folds of that protocol the gate never reads; the test split is never seen; the study's first trial is the defaults, and the best trial replaces them only "
         f"when its per-user gain on those windows exceeds {report.tuning_min_gain_se:g} standard errors), "
         "`run_nightly` with that family alone, and the published `recommendations` table scored. Coverage: distinct "
         "items recommended / items in the train split. Train s: the fit on the whole train split. Score s: the score "
@@ -160,7 +156,7 @@ def _notes(report: Report) -> list[str]:
     notes = []
     users = {r.holdout_users for r in report.rows if r.holdout_users}
     if users:
-        notes.append(f"the pipeline's holdout ({_scope(report.holdout_scope)}; rows of users or items unseen before "
+        notes.append(f"the pipeline's holdout ({report.protocol}; rows of users or items unseen before "
                      f"it dropped) holds {', '.join(map(str, sorted(users)))} users here")
     worse = [r.model for r in report.rows if r.defaults and r.metrics["ndcg@k"] < r.defaults["ndcg@k"] - 1e-4]
     if worse:
