@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import fields
 from typing import Any
 
 from jobs.config import Settings
@@ -25,7 +26,7 @@ from jobs.records import RunContext
 from jobs.train.snapshot import Snapshot, load_snapshot
 from models.base import Recommender, TrainOptions
 from models.evaluation import evaluate
-from models.registry import build
+from models.registry import build, model_class
 from models.splits import Split, holdout_split
 
 log = logging.getLogger("recs.train")
@@ -37,6 +38,20 @@ def best_params(settings: Settings, model: str) -> dict[str, Any]:
     if not path.exists():
         return {}
     return json.loads(path.read_text())["params"]
+
+
+def candidate_params(settings: Settings, model: str) -> dict[str, Any]:
+    """The params a candidate trains with tonight: its tuned ones; a stacking model's bases (a config with
+    ``base_models`` and ``base_params``: the hybrid) also train with theirs, where its own params name none."""
+    params = dict(best_params(settings, model))
+    config_fields = {f.name for f in fields(model_class(model).config_class)}
+    if {"base_models", "base_params"} <= config_fields:
+        defaults = model_class(model).config_class()
+        bases = params.get("base_models", defaults.base_models)
+        given = params.get("base_params", defaults.base_params)
+        tuned = {base: best_params(settings, base) for base in bases if base != model}
+        params["base_params"] = {**{b: p for b, p in tuned.items() if p}, **given}
+    return params
 
 
 def train_options(settings: Settings) -> TrainOptions:
@@ -64,7 +79,7 @@ def evaluate_candidate(settings: Settings, run: RunContext, model: str, params: 
     files = settings.layout.run(run.key)
     key = key or model
     snapshot = load_snapshot(files)
-    params = best_params(settings, model) if params is None else params
+    params = candidate_params(settings, model) if params is None else params
     split = holdout(settings, snapshot)
     holdout_model = build(model, params)
     train_seconds = fit_timed(holdout_model, split.train, train_options(settings))

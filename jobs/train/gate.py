@@ -30,7 +30,7 @@ from jobs.config import Settings
 from jobs.layout import RunFiles
 from jobs.records import Champion, RunContext
 from jobs.sql import run_sql
-from jobs.train.candidates import best_params, load_metrics
+from jobs.train.candidates import candidate_params, load_metrics
 from models.metrics import paired_difference, parse_metric
 
 log = logging.getLogger("recs.champion")
@@ -133,7 +133,7 @@ def _same_config(settings: Settings, reign: Reign, model: str) -> bool:
         return True
     from models.registry import build
 
-    return build(model, best_params(settings, model)).config.to_dict() == reign.params
+    return build(model, candidate_params(settings, model)).config.to_dict() == reign.params
 
 
 def candidates_for(settings: Settings, con: duckdb.DuckDBPyConnection, run: RunContext) -> list[str]:

@@ -35,7 +35,7 @@ from jobs import warehouse
 from jobs.config import Settings
 from jobs.files import write_json
 from jobs.sql import run_sql
-from jobs.train.candidates import best_params, holdout, train_options
+from jobs.train.candidates import best_params, candidate_params, holdout, train_options
 from jobs.train.snapshot import load_snapshot, write_snapshot
 from models.evaluation import evaluate, metric_value
 from models.metrics import paired_difference, parse_metric
@@ -76,9 +76,16 @@ def _cutoff(settings: Settings, metric: str) -> int:
     return parse_metric(metric)[1] or min(settings.evaluate.cutoffs)
 
 
+def _untuned(settings: Settings, model: str) -> dict[str, Any]:
+    """The params a trial does not choose but the nightly candidate has (a hybrid's bases' tuned params)."""
+    searched = set(model_class(model).config_class.space_defaults())
+    return {k: v for k, v in candidate_params(settings, model).items() if k not in searched}
+
+
 def _objective(settings: Settings, model: str, splits: list[Split], metric: str, deadline: float):
     """The trial function; ``deadline`` (``time.monotonic()``) is when the tuning budget runs out."""
     k = _cutoff(settings, metric)
+    untuned = _untuned(settings, model)
 
     def validate(candidate: Any, split: Split = splits[0]) -> float:
         _, summary = evaluate(candidate, split, (k,), settings.score.chunk_users)
@@ -87,6 +94,7 @@ def _objective(settings: Settings, model: str, splits: list[Split], metric: str,
     def objective(trial: optuna.Trial) -> float:
         params = model_class(model).config_class.search_space(trial)
         trial.set_user_attr("config", params)  # the config fields, whatever the suggest names
+        params = {**untuned, **params}
         # Optuna's timeout only stops between trials, and one trial can outlast the whole budget (a two-tower
         # trial: minutes). A trial is cut only when an earlier one completed, so a best always exists.
         completed = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
@@ -158,9 +166,11 @@ def per_user_gain(settings: Settings, model: str, splits: list[Split], metric: s
     """(per-user metric of ``challenger`` minus ``incumbent`` params over all ``splits``, incumbent's fold means)."""
     k = _cutoff(settings, metric)
     options = train_options(settings)
+    untuned = _untuned(settings, model)
     gains, incumbent_values = [], []
     for split in splits:
-        per_user = [evaluate(build(model, params).fit(split.train, options), split, (k,), settings.score.chunk_users)[0]
+        per_user = [evaluate(build(model, {**untuned, **params}).fit(split.train, options), split, (k,),
+                             settings.score.chunk_users)[0]
                     for params in (challenger, incumbent)]
         if metric not in per_user[0]:
             raise KeyError(f"{metric} is not a per-user metric")
