@@ -2,10 +2,9 @@
 
 B = I - P / diag(P) with P = (X^T X + lambda I)^-1 and diag(B) = 0; a user's scores are x_u B.
 
-Memory is one n_items^2 float32 matrix (27k items: 2.9 GB), reused from start to end: the Gram matrix is filled
-a block of item columns at a time (never a sparse n^2 temporary, never float64), then factored and inverted in
-place as the symmetric positive definite matrix it is (LAPACK's Cholesky spotrf + spotri: half the work of a
-general inverse, and no second n^2 buffer). On CUDA the same runs with torch's Cholesky. Very large catalogues
+Memory is two n_items^2 float32 matrices at the peak (27k items: 5.8 GB): the Gram matrix is filled a block of
+item columns at a time (never a sparse n^2 temporary, never float64), then factored and inverted in place as the
+symmetric positive definite matrix it is (Cholesky: half the work of a general inverse). Very large catalogues
 should use iALS instead.
 """
 
@@ -17,11 +16,10 @@ from typing import Any, Self
 import numpy as np
 import scipy.sparse as sp
 import torch
-from scipy.linalg import lapack
 
 from models.base import Config, Interactions, Recommender, TrainOptions, csr_to_torch
 
-#: Item columns of the Gram matrix computed at once, and rows mirrored at once after the inverse.
+#: Item columns of the Gram matrix computed at once.
 BLOCK = 2048
 
 
@@ -46,38 +44,24 @@ def gram_matrix(x: sp.csr_matrix, block: int = BLOCK) -> np.ndarray:
     return gram
 
 
-def _inverse_in_place(a: np.ndarray) -> np.ndarray:
-    """The inverse of symmetric positive definite ``a`` (C-contiguous float32), computed in ``a``'s own memory."""
-    upper = a.T  # F-contiguous, and the same matrix: LAPACK works on it in place
-    factor, info = lapack.spotrf(upper, lower=0, clean=0, overwrite_a=1)
-    if info != 0 or not np.shares_memory(factor, a):
-        raise np.linalg.LinAlgError(f"Cholesky factorisation failed (info {info}): raise the regularization")
-    inverse, info = lapack.spotri(factor, lower=0, overwrite_c=1)
-    if info != 0 or not np.shares_memory(inverse, a):
-        raise np.linalg.LinAlgError(f"inverse from the Cholesky factor failed (info {info})")
-    # spotri filled the upper triangle of the F-ordered view, which is the lower one of ``a``: mirror it.
-    n = len(a)
-    for lo in range(0, n, BLOCK):
-        hi = min(lo + BLOCK, n)
-        a[lo:hi, hi:] = a[hi:, lo:hi].T
-        square = a[lo:hi, lo:hi]
-        a[lo:hi, lo:hi] = np.tril(square) + np.tril(square, -1).T
-    return a
-
-
 def ease_weights(gram: np.ndarray, regularization: float, device: torch.device) -> torch.Tensor:
-    """B = I - P / diag(P), P = (gram + lambda I)^-1, diagonal 0; ``gram`` is overwritten (on the CPU)."""
-    gram[np.diag_indices(len(gram))] += regularization
-    if device.type == "cpu":
-        p = _inverse_in_place(gram)
-        p /= -np.diag(p).copy()[None, :]
-        p[np.diag_indices(len(p))] = 0.0
-        return torch.from_numpy(p)
+    """B = I - P / diag(P), P = (gram + lambda I)^-1, diagonal 0, computed in ``gram``'s own memory on the CPU.
+
+    (gram + lambda I) is symmetric positive definite: a Cholesky factor and its inverse (torch's LAPACK, written
+    over the input) take half the work of a general inverse. torch needs one work buffer of the same size, so the
+    peak is two n_items^2 matrices. (scipy's bundled LAPACK would need none, but its OpenBLAS crashes past 2^31
+    bytes: 23k items.)
+    """
     a = torch.from_numpy(gram).to(device)
-    p = torch.cholesky_inverse(torch.linalg.cholesky(a))
-    b = -p / p.diagonal().unsqueeze(0)
-    b.diagonal().zero_()
-    return b
+    a.diagonal().add_(regularization)
+    info = torch.zeros((), dtype=torch.int32, device=device)
+    torch.linalg.cholesky_ex(a, out=(a, info))
+    if int(info) != 0:
+        raise np.linalg.LinAlgError(f"Cholesky factorisation failed (info {int(info)}): raise the regularization")
+    torch.cholesky_inverse(a, out=a)
+    a.div_(-a.diagonal().clone().unsqueeze(0))
+    a.diagonal().zero_()
+    return a
 
 
 class EASE(Recommender):
