@@ -23,9 +23,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, TaskGroup, dag, get_current_context, task
 
-from jobs.config import load_settings
+from jobs.config import holdout_params, load_settings
 from models.registry import MODELS
-from models.splits import SCOPES, STRATA
 
 _settings = load_settings()
 #: Emitted when a new version of the recommendation tables is published; downstream DAGs can schedule on it.
@@ -64,15 +63,7 @@ def _name_mapped(label: str) -> None:
                         description="Models evaluated tonight; the best becomes the challenger."),
         "shards": Param(_settings.score.shards, type="integer", minimum=1, maximum=256, title="User shards",
                         description="Scoring fans out into this many parallel tasks.", section="Scale"),
-        "holdout_scope": Param(_settings.train.holdout_scope, type="string", enum=list(SCOPES), title="Holdout protocol",
-                               description="What judges the models: 'global' (the latest ratings of all: forecasting "
-                                           "tomorrow), 'user' (each user's latest: users who rate in bursts), 'random' "
-                                           "(a seeded random fraction: a downstream random split, or timestamps "
-                                           "without order).", section="Validation"),
-        "holdout_stratify": Param(_settings.train.holdout_stratify, type="string", enum=list(STRATA),
-                                  title="Random holdout stratified by",
-                                  description="For 'random': a fraction of each user's, or each item's, interactions.",
-                                  section="Validation"),
+        **{name: Param(**spec) for name, spec in holdout_params(_settings).items()},
         "force_publish": Param(False, type="boolean", title="Force publish",
                                description="Crown tonight's best model even if it is worse than the champion beyond the "
                                            "gate's tolerance, and skip the quality gate (coverage collapse, metric drop "

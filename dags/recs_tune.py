@@ -15,9 +15,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 
-from jobs.config import load_settings
+from jobs.config import holdout_params, load_settings
 from models.registry import MODELS
-from models.splits import SCOPES, STRATA
 
 _settings = load_settings()
 
@@ -35,15 +34,7 @@ _settings = load_settings()
     params={
         "models": Param(list(_settings.train.models), type="array", items={"type": "string", "enum": list(MODELS)},
                         title="Models to tune", description="Each model's study gets more trials.", section="Tuning"),
-        "holdout_scope": Param(_settings.train.holdout_scope, type="string", enum=list(SCOPES), title="Holdout protocol",
-                               description="What judges the models: 'global' (the latest ratings of all: forecasting "
-                                           "tomorrow), 'user' (each user's latest: users who rate in bursts), 'random' "
-                                           "(a seeded random fraction: a downstream random split, or timestamps "
-                                           "without order).", section="Validation"),
-        "holdout_stratify": Param(_settings.train.holdout_stratify, type="string", enum=list(STRATA),
-                                  title="Random holdout stratified by",
-                                  description="For 'random': a fraction of each user's, or each item's, interactions.",
-                                  section="Validation"),
+        **{name: Param(**spec) for name, spec in holdout_params(_settings).items()},
         "trials": Param(_settings.tune.trials, type="integer", minimum=1, maximum=1000, title="Trials per model",
                         description="New trials this run (the study keeps earlier ones).", section="Budget"),
         "minutes": Param(_settings.tune.minutes, type="number", minimum=0.5, maximum=720, title="Minutes per model",

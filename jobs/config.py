@@ -213,3 +213,25 @@ def load_settings(home: str | os.PathLike[str] | None = None, config: str | os.P
         outputs_dir=(home_path / paths.get("outputs", "outputs")).resolve(),
         **{name: _section(cls, raw.get(name, {}), config_path, name) for name, cls in SECTIONS.items()},
     )
+
+
+def holdout_params(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The trigger-form fields (Airflow ``Param`` arguments) that pick the holdout protocol: one definition for
+    both DAGs, defaulting to ``settings``."""
+    from models.splits import SCOPES, STRATA
+
+    return {
+        "holdout_scope": {
+            "default": settings.train.holdout_scope, "type": "string", "enum": list(SCOPES), "title": "Holdout protocol",
+            "description": "What judges the models: 'global' (the latest ratings of all: forecasting tomorrow), 'user' "
+                           "(each user's latest: users who rate in bursts), 'random' (a seeded random fraction: a "
+                           "downstream random split, or timestamps without order).",
+            "section": "Validation",
+        },
+        "holdout_stratify": {
+            "default": settings.train.holdout_stratify, "type": "string", "enum": list(STRATA),
+            "title": "Random holdout stratified by",
+            "description": "For 'random': a fraction of each user's, or each item's, interactions.",
+            "section": "Validation",
+        },
+    }
