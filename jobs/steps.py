@@ -79,7 +79,11 @@ def ingest_files(params: Params = None, settings: Settings | None = None, run_id
     settings_given, settings = settings, _settings(settings, params)
     if run_id is not None:
         runlock.claim(settings, run_id, _orchestrator(settings_given))
-    return ingest_landing(settings, as_of=utcnow(), run_id=run_id).to_dict()
+    result = ingest_landing(settings, as_of=utcnow(), run_id=run_id)
+    if result.n_files_new == 0:
+        log.warning("no new files in %s: tonight retrains and republishes on the ratings already in the warehouse",
+                    settings.landing_dir)
+    return result.to_dict()
 
 
 # --- train ----------------------------------------------------------------------------------------------------
