@@ -90,15 +90,17 @@ def test_a_locked_warehouse_names_its_holder_at_once_and_fails_with_advice(setti
         reader.wait()
 
 
-def test_a_rerun_keeps_what_the_run_ingested_and_a_dead_running_row_is_marked_failed(settings):
+def test_a_rerun_keeps_what_the_run_ingested_and_a_dead_running_row_is_marked_failed(settings, caplog):
     """A rerun rewrote rows_ingested from 600 to 0; a run that died without recording it stayed `running`."""
     (settings.landing_dir / "ratings").mkdir(parents=True)
     rows = "".join(f"u{u},i{i},4,1790000000\n" for u in range(30) for i in range(20))
     (settings.landing_dir / "ratings" / "day.csv").write_text("user_id,item_id,rating,timestamp\n" + rows + "x,,4,1\n")
     steps.run_nightly(settings, run_id="night1")
     assert runs(settings)[0][:4] == ("night1", "published", 600, 1)
-    steps.run_nightly(settings, run_id="night1")  # the same day again: the files are already ingested
+    with caplog.at_level(logging.WARNING, logger="recs.steps"):
+        steps.run_nightly(settings, run_id="night1")  # the same day again: the files are already ingested
     assert runs(settings)[0][:4] == ("night1", "published", 600, 1)
+    assert any("no new files in" in r.getMessage() for r in caplog.records)  # said, not silent
     with warehouse.connect(settings) as con:  # a run that died on a full disk, before recording anything
         con.execute("insert into runs (run_id, status, started_at) values ('night0', 'running', $t)",
                     {"t": datetime(2026, 1, 1)})
