@@ -29,5 +29,5 @@ RUN grep -v '^torch==' constraints.txt > /opt/recs/.constraints-image.txt \
 # The project, editable so jobs/config.py finds recs.toml and sql/ next to the code (RECS_HOME=/opt/recs).
 COPY --chown=airflow:0 . /opt/recs
 RUN pip install -c /opt/recs/.constraints-image.txt "apache-airflow==${AIRFLOW_VERSION}" "torch==${TORCH_VERSION}" \
-        --editable /opt/recs \
+        --editable "/opt/recs[celery]" \
  && python -c "import jobs.config, models.base; print('recs-batch installed')"

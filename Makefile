@@ -21,13 +21,13 @@ export PATH := $(BIN):$(PATH)
 SAMPLE_END ?= 2026-11-20
 DEMO_DATE ?= 2026-11-21
 
-.PHONY: install demo test test-fast sample airflow lint bench bench-quality bench-protocols clean lock
+.PHONY: install demo test test-fast sample airflow airflow-celery airflow-celery-down lint bench bench-quality bench-protocols clean lock
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,celery]'
 	@touch $@
 
 sample: install
@@ -53,6 +53,16 @@ airflow: install
 	$(BIN)/airflow db migrate > /dev/null
 	@echo "Airflow UI: http://localhost:8080  (user admin; password in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated)"
 	$(BIN)/airflow standalone
+
+# The CeleryExecutor stack on this machine (no containers): PostgreSQL and Redis from Debian's packages (installed
+# with apt-get when missing), the API server, scheduler, DAG processor, triggerer and two Celery workers, with the
+# settings of airflow.env (which docker-compose.yml reads too). State in airflow_celery/; Ctrl-C stops it all.
+airflow-celery: install
+	$(BIN)/python -m jobs.stack up
+
+# Stops a stack started with `python -m jobs.stack up --detach`.
+airflow-celery-down: install
+	$(BIN)/python -m jobs.stack down
 
 # Scale benchmark (docs/benchmarks.md, section "Scale"): implicit is its baseline, installed here only (not a
 # runtime or test dependency). Takes about half an hour on the 2-core machine; run it on a quiet machine.

@@ -127,6 +127,9 @@ class AirflowSettings:
     train_queue: str = "default"
     #: A nightly DAG run is stopped after this long (dagrun_timeout); a run lock no step touched for as long is stale.
     run_timeout_hours: float = 6.0
+    #: Every nightly task is retried this many times, this long after it failed (a lost worker's task included).
+    retries: int = 2
+    retry_delay_seconds: float = 120.0
 
 
 SECTIONS: dict[str, type] = {

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from jobs.stack.airflow import StackConfig, environment
+from jobs.stack.envfile import read_env_file
 from tests.support import ROOT
 
 yaml = pytest.importorskip("yaml")
@@ -63,14 +65,16 @@ def test_airflow_services_share_the_built_image_and_environment(compose, airflow
     for name, spec in airflow_services.items():
         assert spec["image"] == common["image"], name
         assert spec["build"] == common["build"], name
+        assert spec["env_file"] == ["airflow.env"], name
         # Services may add variables (the worker, init) but never drop or change the common ones.
         assert spec["environment"].items() >= common["environment"].items(), name
 
 
 def test_celery_executor_with_postgres_and_redis(compose, services):
-    env = compose["x-airflow-common"]["environment"]
+    env = {**read_env_file(ROOT / compose["x-airflow-common"]["env_file"][0]), **compose["x-airflow-common"]["environment"]}
     assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert str(env["AIRFLOW__CORE__LOAD_EXAMPLES"]).lower() == "false"
+    assert str(env["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"]).lower() == "true"  # the scheduler's healthcheck
     pg = services["postgres"]["environment"]
     for key in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__RESULT_BACKEND"):
         url = urlsplit(env[key])
@@ -145,3 +149,22 @@ def test_dockerfile_matches_pinned_versions():
     assert "[dev]" not in text
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".venv", "outputs", "landing"} <= set(ignored)
+
+
+def test_the_native_stack_and_compose_share_the_env_file_and_differ_only_in_addresses(compose, tmp_path):
+    shared = read_env_file()
+    own = compose["x-airflow-common"]["environment"]
+    # Compose adds only what it must (addresses, secrets, the pipeline's paths), never a setting of airflow.env.
+    assert not set(own) & set(shared)
+    config = StackConfig(state=tmp_path, home=tmp_path, ports=dict.fromkeys(
+        ["postgres", "redis", "scheduler_health", "triggerer_logs"], 1))
+    native = environment(config)
+    assert {key: native[key] for key in shared} == shared
+    # Every Airflow setting Compose sets, the native stack sets too, to the same database account.
+    assert {k for k in own if k.startswith("AIRFLOW__")} <= set(native)
+    for key in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CELERY__RESULT_BACKEND"):
+        theirs, ours = urlsplit(own[key]), urlsplit(native[key])
+        assert (theirs.scheme, theirs.username, theirs.password, theirs.path) == \
+            (ours.scheme, ours.username, ours.password, ours.path), key
+        assert ours.hostname == "127.0.0.1"
+    assert urlsplit(native["AIRFLOW__CELERY__BROKER_URL"]).hostname == "127.0.0.1"
