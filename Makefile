@@ -21,7 +21,7 @@ export PATH := $(BIN):$(PATH)
 SAMPLE_END ?= 2026-11-20
 DEMO_DATE ?= 2026-11-21
 
-.PHONY: install demo test test-fast sample airflow airflow-celery airflow-celery-down lint bench bench-quality bench-protocols clean lock
+.PHONY: install demo test test-fast sample airflow airflow-celery airflow-celery-down lint bench bench-quality bench-protocols bench-executors clean lock
 
 install: $(STAMP)
 
@@ -76,6 +76,10 @@ bench-quality: install
 # Does the pipeline's time-based holdout rank the families as the random test split does? (after bench-quality)
 bench-protocols: install
 	$(BIN)/python -m jobs.bench.protocols --out docs/benchmarks.md
+
+# The 5M night in process, on LocalExecutor and on Celery with two workers (the native stack), per step.
+bench-executors: install
+	$(BIN)/python -m jobs.bench.executors --size 5M --out docs/benchmarks.md
 
 # Refresh the constraints file from the current venv (run after changing dependencies and passing the tests).
 lock:
