@@ -1,7 +1,8 @@
 """Ingest: load landing files into the warehouse exactly once, typed and checked, with nothing dropped silently.
 
-``ingest_landing`` loads every new file under ``landing/ratings`` and ``landing/items``; ``ingest_paths`` loads
-files an operator names (``recs ingest PATH...``) from anywhere. Per file:
+``ingest_landing`` loads every new file under ``landing/<kind>`` for each of ``KINDS`` (ratings, item metadata,
+and the business rules: exclusions and promotions); ``ingest_paths`` loads files an operator names
+(``recs ingest PATH...``) from anywhere. Per file:
 
 1. The manifest (``ingested_files``, keyed by the resolved path) is consulted: an unchanged file (same size and
    sha256) is skipped; a changed one is an ``IngestError`` (a file is never reloaded or half-replaced).
@@ -19,7 +20,8 @@ Rows are never looped over in Python, and DuckDB streams the file, so a file lar
 Choices: a CSV that is not valid UTF-8 is rejected whole (IngestError naming the first bad line; re-save it as
 UTF-8) rather than loaded in part; blank lines are not rows; extra columns are ignored; ids are text ('1' and
 '01' differ). Exact duplicates are quarantined; re-ratings (same user and item, another time) are loaded, and the
-latest wins later, in ``sql/training/interactions.sql``.
+latest wins later, in ``sql/training/interactions.sql``. Exclusion and promotion rows are appended as they are,
+repeats included: a rule stated twice is the same rule, so a repeat is harmless and is not quarantined.
 """
 
 from __future__ import annotations
@@ -58,7 +60,12 @@ __all__ = ["FileResult", "IngestError", "IngestResult", "ingest_all", "ingest_pa
 
 log = logging.getLogger("recs.ingest")
 
-KINDS = ("ratings", "items")
+#: Landing kinds, in the order ``ingest_landing`` loads them. Each but ratings stages into ``stg_<kind>``
+#: (``sql/staging/stg_<kind>.sql``) and loads with ``sql/staging/load_<kind>.sql``.
+KINDS = ("ratings", "items", "exclusions", "promotions")
+#: The temp tables one file's ingest may leave (dropped after every file, loaded or not).
+_TEMP_TABLES = (*(f"stg_{kind}" for kind in KINDS if kind != "ratings"), "stg_rating_lines", "stg_rating_duplicates",
+                "ingest_parquet")
 
 
 @dataclass
@@ -108,7 +115,7 @@ class IngestResult:
             "n_rows_read": self.n_rows_read,
             "n_rows_loaded": self.n_rows_loaded,
             "n_rows_quarantined": self.n_rows_quarantined,
-            # The runs table counts rating rows only (item metadata rows are not ratings).
+            # The runs table counts rating rows only (item metadata and rule rows are not ratings).
             "n_ratings_loaded": sum(f.n_rows_loaded for f in self.files if f.kind == "ratings"),
             "n_ratings_quarantined": sum(f.n_rows_quarantined for f in self.files if f.kind == "ratings"),
             "new_files": new[:max_files],
@@ -246,7 +253,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
     if nul.line is not None:  # DuckDB would read a line of NULs as a blank line, and drop it uncounted
         raise IngestError(shown, nul.line, None, "text without NUL bytes", "a NUL byte (a binary or corrupt file?)")
     fmt = detect_format(con, path, shown, kind, settings.ingest)
-    staged = "stg_ratings" if kind == "ratings" else "stg_items"
+    staged = f"stg_{kind}"  # stg_ratings is a view over stg_rating_lines; the others are tables
     now = utcnow()
     con.execute("begin transaction")
     try:
@@ -267,7 +274,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
     finally:
         for view in ("stg_ratings", "ingest_source", "ingest_lines", "parquet_file_rows"):
             con.execute(f"drop view if exists {view}")
-        for table in ("stg_items", "stg_rating_lines", "stg_rating_duplicates", "ingest_parquet"):
+        for table in _TEMP_TABLES:
             con.execute(f"drop table if exists {table}")
     seconds = time.perf_counter() - started
     log.info("ingest %s (%s, %s): %d rows read, %d loaded, %d quarantined in %.1fs (%.0f rows/s)", shown, kind,
@@ -276,18 +283,16 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
     return FileResult(shown, kind, fmt.name, skipped=False, **counts)
 
 
-def _load(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path, shown: str, kind: str, fmt: FileFormat, staged: str,
-          as_of: datetime, now: datetime) -> dict[str, int]:
+def _load(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path, shown: str, kind: str, fmt: FileFormat,
+          staged: str, as_of: datetime, now: datetime) -> dict[str, int]:
     """Stage, check and append one file's rows (inside the caller's transaction); its counts."""
-    ingest = settings.ingest
-    params: dict[str, Any] = {**fmt.staging_params(), "item_is_float": "item" in fmt.float_roles}
-    if kind == "ratings":
-        params |= {"user_is_float": "user" in fmt.float_roles, "rating_min": ingest.rating_min,
-                   "rating_max": ingest.rating_max,
-                   "future_limit": naive_utc(as_of) + timedelta(hours=ingest.future_tolerance_hours),
-                   "earliest_limit": datetime.fromisoformat(ingest.earliest_timestamp)}
-    else:
-        params |= {"genre_flags_from": fmt.genre_flags_from}
+    _stage(con, path, shown, kind, fmt, staged, _params(settings, kind, fmt, as_of))
+    return _append(con, path, shown, kind, staged, now)
+
+
+def _stage(con: duckdb.DuckDBPyConnection, path: Path, shown: str, kind: str, fmt: FileFormat, staged: str,
+           params: dict[str, Any]) -> None:
+    """Read the file into ``staged``: every row typed and checked, with its line and, if it fails, why."""
     try:
         if fmt.reader == "parquet":
             run_sql(con, "staging/src_parquet_rows", path=q_literal(str(path)))
@@ -303,7 +308,7 @@ def _load(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path, shown:
         if kind == "ratings":  # typed and checked on every core, then numbered by file order (see the SQL)
             run_sql(con, "staging/stg_rating_lines", params)
             run_sql(con, "staging/stg_ratings", n_header_lines=Quoted(str(int(fmt.n_header_lines))))
-        else:
+        else:  # small files: numbered on one thread, then typed and checked in sql/staging/stg_<kind>.sql
             run_sql(con, "staging/src_numbered_lines")
             run_sql(con, f"staging/{staged}", params)
     except duckdb.Error as exc:
@@ -311,6 +316,25 @@ def _load(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path, shown:
         if error is exc:
             raise
         raise error from None
+
+
+def _params(settings: Settings, kind: str, fmt: FileFormat, as_of: datetime) -> dict[str, Any]:
+    """The ``$parameters`` of the staging SQL of ``kind`` (run_sql passes each statement only those it uses)."""
+    ingest = settings.ingest
+    params: dict[str, Any] = {**fmt.staging_params(), "item_is_float": "item" in fmt.float_roles,
+                              "user_is_float": "user" in fmt.float_roles}
+    if kind == "ratings":
+        params |= {"rating_min": ingest.rating_min, "rating_max": ingest.rating_max,
+                   "future_limit": naive_utc(as_of) + timedelta(hours=ingest.future_tolerance_hours),
+                   "earliest_limit": datetime.fromisoformat(ingest.earliest_timestamp)}
+    elif kind == "items":
+        params |= {"genre_flags_from": fmt.genre_flags_from}
+    return params
+
+
+def _append(con: duckdb.DuckDBPyConnection, path: Path, shown: str, kind: str, staged: str,
+            now: datetime) -> dict[str, int]:
+    """Append the staged good rows to the warehouse and the bad ones to quarantine; the file's counts."""
     n_read, n_failed = run_sql(con, "staging/staged_counts", staged=q_identifier(staged)).fetchone()
     quarantine_from = [staged]
     if kind == "ratings":

@@ -17,6 +17,16 @@ movielens_item         items ``*.item``             u.item: latin-1, '|' separat
 movielens_movies_dat   items ``*.dat``              movies.dat: ``MovieID::Title::Genres`` (UTF-8, else latin-1)
 =====================  ==========================  =================================================================
 
+Exclusions and promotions (business rules) come as csv, tsv or parquet only: they have no MovieLens form, and
+their optional columns can only be told apart by name.
+
+Columns per kind (roles; ``*`` marks an optional column, absent = every value blank):
+
+- ratings: user, item, rating, timestamp
+- items: item, title, genres, description*, available_from*, available_until*
+- exclusions: user (a blank value: every user), item, until*
+- promotions: item, from*, until*
+
 Column names are matched case-insensitively, ignoring '_', ' ' and '-': the configured name first
 (``[ingest]`` in recs.toml), then the aliases below (so MovieLens ``ratings.csv`` / ``movies.csv`` with
 ``userId,movieId,...`` load as they are). Extra columns are ignored.
@@ -36,8 +46,14 @@ from jobs.config import IngestSettings
 from jobs.sql import run_sql
 
 RATING_ROLES = ("user", "item", "rating", "timestamp")
-ITEM_ROLES = ("item", "title", "genres", "description")
-OPTIONAL_ROLES = frozenset({"description"})
+ITEM_ROLES = ("item", "title", "genres", "description", "available_from", "available_until")
+ROLES = {
+    "ratings": RATING_ROLES,
+    "items": ITEM_ROLES,
+    "exclusions": ("user", "item", "until"),
+    "promotions": ("item", "from", "until"),
+}
+OPTIONAL_ROLES = frozenset({"description", "available_from", "available_until", "from", "until"})
 
 # Aliases per role, after the configured name; compared in normalised form (see _norm).
 ALIASES = {
@@ -48,6 +64,11 @@ ALIASES = {
     "title": ("title", "name"),
     "genres": ("genres", "genre"),
     "description": ("description", "overview", "text"),
+    # Rule and availability windows have fixed names: no alias, no setting (a guess could flip a window's end).
+    "available_from": ("available_from",),
+    "available_until": ("available_until",),
+    "from": ("from",),
+    "until": ("until",),
 }
 # The genre flag columns of MovieLens 100K u.item (u.genre), in file order.
 UITEM_GENRES = (
@@ -59,6 +80,8 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 SUPPORTED = {
     "ratings": ".csv, .tsv, .parquet, .data (MovieLens u.data), .dat (MovieLens ratings.dat)",
     "items": ".csv, .tsv, .parquet, .item (MovieLens u.item), .dat (MovieLens movies.dat)",
+    "exclusions": ".csv, .tsv, .parquet",
+    "promotions": ".csv, .tsv, .parquet",
 }
 _HASH_CHUNK = 1 << 20
 _DELIMITER_NAMES = {",": "','", "\t": "tab", ";": "';'", "|": "'|'", "::": "'::'"}
@@ -234,9 +257,12 @@ def resolve_columns(found: list[str], roles: tuple[str, ...], wanted: dict[str, 
 
 
 def _wanted(kind: str, ingest: IngestSettings) -> dict[str, str]:
+    """The configured column names of ``kind``: rules name users and items as the ratings they act on do."""
     if kind == "ratings":
         return {"user": ingest.user_column, "item": ingest.item_column, "rating": ingest.rating_column,
                 "timestamp": ingest.timestamp_column}
+    if kind in ("exclusions", "promotions"):
+        return {"user": ingest.user_column, "item": ingest.item_column}
     return {}
 
 
@@ -256,8 +282,7 @@ def _header_format(path: Path, shown: str, kind: str, ingest: IngestSettings, de
                 f"one column {header[:80]!r} that contains {_DELIMITER_NAMES[others[0]]}: "
                 f"the file seems to be {_DELIMITER_NAMES[others[0]]}-separated",
             )
-    roles = RATING_ROLES if kind == "ratings" else ITEM_ROLES
-    positions = resolve_columns(found, roles, _wanted(kind, ingest), shown, 1)
+    positions = resolve_columns(found, ROLES[kind], _wanted(kind, ingest), shown, 1)
     return FileFormat(
         name="csv" if delimiter == "," else "tsv", reader="text", n_fields=len(found), positions=positions,
         column_names=_names(found, positions), delimiter=delimiter, quote='"', n_header_lines=1,
@@ -268,12 +293,12 @@ def _headerless_format(path: Path, shown: str, kind: str) -> FileFormat:
     text = _read_first_line(path, shown).decode("latin-1").rstrip("\r\n")
     suffix = path.suffix.lower()
     if kind == "items" and suffix == ".item":
-        positions = {"item": 1, "title": 2, "genres": 0, "description": 0}
+        positions = {"item": 1, "title": 2, "genres": 0, "description": 0, **_NO_WINDOW}
         fmt = FileFormat("movielens_item", "text", 5 + len(UITEM_GENRES), positions, _std_names(positions),
                          delimiter="|", encoding="latin-1", genre_flags_from=6)
         layout = "MovieLens u.item lines: id|title|release date|video release date|IMDb URL|19 genre flags"
     elif kind == "items":  # movies.dat
-        positions = {"item": 1, "title": 2, "genres": 3, "description": 0}
+        positions = {"item": 1, "title": 2, "genres": 3, "description": 0, **_NO_WINDOW}
         encoding = "utf-8" if first_invalid_utf8_line(path) is None else "latin-1"
         fmt = FileFormat("movielens_movies_dat", "text", 3, positions, _std_names(positions), delimiter="::",
                          encoding=encoding)
@@ -291,10 +316,13 @@ def _headerless_format(path: Path, shown: str, kind: str) -> FileFormat:
     return fmt
 
 
+# MovieLens item files have no availability window: their items are always available (both ends null).
+_NO_WINDOW = {"available_from": 0, "available_until": 0}
+
+
 def _std_names(positions: dict[str, int]) -> dict[str, str]:
-    names = {"user": "user_id", "item": "item_id", "rating": "rating", "timestamp": "timestamp", "title": "title",
-             "genres": "genres", "description": "description"}
-    return {role: names[role] for role in positions}
+    names = {"user": "user_id", "item": "item_id", "rating": "rating", "timestamp": "timestamp"}
+    return {role: names.get(role, role) for role in positions}
 
 
 def _parquet_format(con: duckdb.DuckDBPyConnection, path: Path, shown: str, kind: str, ingest: IngestSettings) -> FileFormat:
@@ -304,8 +332,7 @@ def _parquet_format(con: duckdb.DuckDBPyConnection, path: Path, shown: str, kind
         raise IngestError(shown, None, None, "a readable Parquet file", _first_line(exc)) from None
     found = [name for name, _ in schema]
     types = dict(schema)
-    roles = RATING_ROLES if kind == "ratings" else ITEM_ROLES
-    positions = resolve_columns(found, roles, _wanted(kind, ingest), shown, None)
+    positions = resolve_columns(found, ROLES[kind], _wanted(kind, ingest), shown, None)
     names = _names(found, positions)
     floats = frozenset(r for r in ("user", "item") if positions.get(r) and types[names[r]] in ("FLOAT", "DOUBLE"))
     # DuckDB numbers Parquet rows in a virtual column of this name; a file with its own is numbered another way.
@@ -321,7 +348,7 @@ def _first_line(exc: Exception) -> str:
 def detect_format(con: duckdb.DuckDBPyConnection, path: Path, shown: str, kind: str, ingest: IngestSettings) -> FileFormat:
     """The layout of ``path`` from its name, first line or Parquet schema; IngestError if it cannot be ingested."""
     if kind not in SUPPORTED:
-        raise ValueError(f"kind must be 'ratings' or 'items', not {kind!r}")
+        raise ValueError(f"kind must be one of {tuple(SUPPORTED)}, not {kind!r}")
     suffix = path.suffix.lower()
     if path.stat().st_size == 0:
         raise IngestError(shown, None, None, "a header line and rows" if suffix in TEXT_SUFFIXES else "data",
@@ -331,6 +358,7 @@ def detect_format(con: duckdb.DuckDBPyConnection, path: Path, shown: str, kind: 
     if suffix in TEXT_SUFFIXES:
         return _header_format(path, shown, kind, ingest, TEXT_SUFFIXES[suffix])
     if suffix in (".data", ".dat") and kind == "ratings" or suffix in (".item", ".dat") and kind == "items":
+        # only ratings and items have header-less (MovieLens) forms; a rule file always names its columns
         return _headerless_format(path, shown, kind)
     raise IngestError(shown, None, None, f"a {kind} file with one of the extensions {SUPPORTED[kind]}",
                       f"the extension {suffix or '(none)'!r}")

@@ -1,8 +1,9 @@
 """The landing folder: which files in ``landing/<kind>/`` are read, and the nightly ingest of them.
 
-A landing file is read only if it is a regular file directly in ``landing/ratings`` or ``landing/items`` whose
-name does not start with '.', and only where it resolves inside the landing folder (no path traversal, no
-symlink out). Loading itself is ``jobs.ingest.files``.
+A landing file is read only if it is a regular file directly in ``landing/<kind>`` (``landing/ratings``,
+``landing/items``, ``landing/exclusions`` or ``landing/promotions``: ``KINDS``) whose name does not start with
+'.', and only where it resolves inside the landing folder (no path traversal, no symlink out). Loading itself
+is ``jobs.ingest.files``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ def ingest_landing(
     settings: Settings, as_of: datetime | None = None, *, con: duckdb.DuckDBPyConnection | None = None,
     run_id: str | None = None,
 ) -> IngestResult:
-    """Load every new file in ``landing/ratings`` and ``landing/items`` (ratings first, then items; by name).
+    """Load every new file in ``landing/<kind>`` for each of ``KINDS``, in that order (ratings, items, exclusions,
+    promotions), each folder's files by name.
 
     Only regular files directly inside those folders are read (names starting with '.' are ignored, as are
     sub-folders: write a file under such a name, then rename it). Rows timed after ``as_of`` (default: now) +

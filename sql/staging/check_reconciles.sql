@@ -1,6 +1,7 @@
 -- Ingested files whose counts do not reconcile: nothing read may be dropped silently, so for every file
 -- n_rows_read = n_rows_loaded + n_rows_quarantined, its quarantine rows number n_rows_quarantined and, for a
--- ratings file, its ratings rows number n_rows_loaded (items are upserted, so a later file may replace them).
+-- file of an append-only kind (ratings, exclusions, promotions), the rows of its table number n_rows_loaded
+-- (items are upserted, so a later file may replace them).
 -- Returns one row per violating file among $files (the paths just ingested; null = every file); empty means
 -- all is well. Run after every ingest, and by the tests over the whole warehouse.
 with manifest as (
@@ -9,11 +10,19 @@ with manifest as (
     where $files::varchar[] is null or list_contains($files::varchar[], file_path)
 ),
 
+appended as (
+    select 'ratings' as file_kind, source_file from ratings
+    union all
+    select 'exclusions' as file_kind, source_file from exclusions
+    union all
+    select 'promotions' as file_kind, source_file from promotions
+),
+
 loaded as (
-    select source_file as file_path, count(*) as n_rows
-    from ratings
+    select file_kind, source_file as file_path, count(*) as n_rows
+    from appended
     where source_file in (select file_path from manifest)
-    group by source_file
+    group by file_kind, source_file
 ),
 
 quarantined as (
@@ -26,10 +35,10 @@ quarantined as (
 compared as (
     select
         manifest.*,
-        coalesce(loaded.n_rows, 0) as n_ratings_rows,
+        coalesce(loaded.n_rows, 0) as n_table_rows,
         coalesce(quarantined.n_rows, 0) as n_quarantine_rows
     from manifest
-    left join loaded using (file_path)
+    left join loaded using (file_kind, file_path)
     left join quarantined using (file_path)
 ),
 
@@ -38,7 +47,7 @@ final as (
     from compared
     where n_rows_read <> n_rows_loaded + n_rows_quarantined
         or n_quarantine_rows <> n_rows_quarantined
-        or (file_kind = 'ratings' and n_ratings_rows <> n_rows_loaded)
+        or (file_kind in ('ratings', 'exclusions', 'promotions') and n_table_rows <> n_rows_loaded)
 )
 
 select * from final

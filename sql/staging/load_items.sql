@@ -1,7 +1,7 @@
 -- Upsert the rows of stg_items that passed every check into items: a later file wins over an earlier one.
-insert or replace into items (item_id, title, genres, description, source_file)
+insert or replace into items (item_id, title, genres, description, available_from, available_until, source_file)
 with staged as (
-    select item_id, title, genres, description
+    select item_id, title, genres, description, available_from, available_until
     from stg_items
     where reason is null
 ),
@@ -12,6 +12,8 @@ final as (
         title,
         genres,
         description,
+        available_from,
+        available_until,
         $source_file as source_file
     from staged
 )

@@ -1,5 +1,5 @@
--- Rows read and rows failing a check in a staging table ({{ staged }}: stg_ratings, stg_rating_duplicates or
--- stg_items).
+-- Rows read and rows failing a check in a staging table ({{ staged }}: stg_ratings, stg_rating_duplicates,
+-- stg_items, stg_exclusions or stg_promotions).
 with staged as (
     select reason
     from {{ staged }}

@@ -2,7 +2,7 @@
 -- A file whose size or checksum changed under an already ingested path is an error, never a reload.
 create table if not exists ingested_files (
     file_path        varchar primary key,
-    file_kind        varchar not null,      -- 'ratings' or 'items'
+    file_kind        varchar not null,      -- 'ratings', 'items', 'exclusions' or 'promotions'
     file_format      varchar not null,      -- csv, tsv, parquet, movielens_udata, movielens_dat, movielens_item,
                                             -- movielens_movies_dat (see jobs/ingest/formats.py)
     size_bytes       bigint not null,

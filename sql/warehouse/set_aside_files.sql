@@ -3,7 +3,7 @@
 -- row stays until the file ingests (then it is deleted) and each run that meets the file again updates it.
 create table if not exists set_aside_files (
     file_path      varchar primary key,
-    file_kind      varchar not null,    -- 'ratings' or 'items'
+    file_kind      varchar not null,    -- 'ratings', 'items', 'exclusions' or 'promotions'
     outcome        varchar not null,    -- 'set_aside' or 'deferred'
     reason         varchar not null,    -- the error: file, line, column, what was expected and found
     first_seen_at  timestamp not null,
