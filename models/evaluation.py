@@ -1,9 +1,13 @@
 """Offline evaluation shared by every model: each holdout user's measurements and the metric summary.
 
-The holdouts themselves are ``models.splits``.
+Besides accuracy, each cutoff reports intra-list diversity (``ild``, on item embeddings of the training matrix,
+``metrics.item_vectors``, the same for every model) and ``novelty`` (items' self-information from their
+training popularity). The holdouts themselves are ``models.splits``.
 """
 
 from __future__ import annotations
+
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -26,6 +30,33 @@ def top_items(model: Recommender, users: np.ndarray, k: int, history: sp.csr_mat
     return out
 
 
+#: Item embeddings of recent training matrices, by id (checked against a weak reference): tuning evaluates
+#: every trial on the same splits, and the SVD would otherwise be repeated each time.
+_VECTORS: dict[int, tuple[weakref.ref, np.ndarray]] = {}
+_VECTORS_KEPT = 8
+
+
+def train_item_vectors(matrix: sp.csr_matrix) -> np.ndarray:
+    """``metrics.item_vectors(matrix)``, reused while the same matrix object is alive (treat it as read-only)."""
+    hit = _VECTORS.get(id(matrix))
+    if hit is not None and hit[0]() is matrix:
+        return hit[1]
+    for key in [key for key, (ref, _) in _VECTORS.items() if ref() is None]:
+        del _VECTORS[key]
+    while len(_VECTORS) >= _VECTORS_KEPT:
+        del _VECTORS[next(iter(_VECTORS))]
+    vectors = metrics.item_vectors(matrix)
+    vectors.flags.writeable = False  # shared between calls
+    _VECTORS[id(matrix)] = (weakref.ref(matrix), vectors)
+    return vectors
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean of the values that are not nan; nan when there are none."""
+    finite = values[~np.isnan(values)]
+    return float(finite.mean()) if len(finite) else float("nan")
+
+
 def evaluate(
     model: Recommender,
     split: Split,
@@ -41,6 +72,8 @@ def evaluate(
     n_relevant = np.diff(split.test.indptr)[users]
     per_user = {"user_index": users, "n_relevant": n_relevant}
     summary: list[dict] = []
+    vectors = train_item_vectors(split.train.matrix)
+    item_counts = split.train.matrix.getnnz(axis=0)
     for k in cutoffs:
         for name, values in (
             ("precision", metrics.precision_at_k(hits, k)),
@@ -51,6 +84,12 @@ def evaluate(
             per_user[f"{name}@{k}"] = values
             summary.append({"metric": name, "k": k, "value": float(values.mean()) if len(values) else float("nan")})
         summary.append({"metric": "coverage", "k": k, "value": metrics.coverage_at_k(recommended, split.train.n_items, k)})
+        for name, values in (
+            ("ild", metrics.intra_list_diversity(recommended[:, :k], vectors)),
+            ("novelty", metrics.novelty(recommended[:, :k], item_counts, split.train.n_users)),
+        ):
+            per_user[f"{name}@{k}"] = values
+            summary.append({"metric": name, "k": k, "value": _mean(values)})
     if model.predicts_ratings and split.test.nnz:
         coo = split.test.tocoo()
         predicted = model.predict(coo.row.astype(np.int64), coo.col.astype(np.int64))

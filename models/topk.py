@@ -86,7 +86,7 @@ def topk_masked(scores: torch.Tensor, k: int, history: sp.csr_matrix | None, use
     return values, indices
 
 
-class _DotItems:
+class DotItems:
     """The item side of ``topk_dot``, prepared once per call: vectors in order of decreasing norm."""
 
     def __init__(self, item_factors: torch.Tensor, probe: int = PROBE_ITEMS) -> None:
@@ -104,7 +104,7 @@ class _DotItems:
 
 def topk_dot(
     user_vectors: torch.Tensor,
-    items: _DotItems | torch.Tensor,
+    items: DotItems | torch.Tensor,
     k: int,
     history: sp.csr_matrix | None,
     rows: np.ndarray,
@@ -124,8 +124,8 @@ def topk_dot(
     3. the top-k runs over those candidates (little more than k per user). A user with fewer than k unseen
        items in the probe has no bound: their whole row is scored and sorted.
     """
-    if not isinstance(items, _DotItems):
-        items = _DotItems(items, PROBE_ITEMS)
+    if not isinstance(items, DotItems):
+        items = DotItems(items, PROBE_ITEMS)
     n_items = items.n_items
     k = min(k, n_items)
     n = len(user_vectors)
@@ -163,7 +163,7 @@ class _SeenByTile:
     """The seen items of ``topk_dot``'s users as (user, position in the norm order), grouped by tile (a radix
     sort on the tile number), so each tile masks its own with one scatter."""
 
-    def __init__(self, history: sp.csr_matrix | None, rows: np.ndarray, items: _DotItems, tiles: np.ndarray) -> None:
+    def __init__(self, history: sp.csr_matrix | None, rows: np.ndarray, items: DotItems, tiles: np.ndarray) -> None:
         self.tiles = tiles
         self.bounds = np.zeros(len(tiles), dtype=np.int64)
         if history is not None:
@@ -218,7 +218,7 @@ class _Candidates:
         return torch.where(found >= 0, item_order[found.clamp_min(0)], -1).numpy(), values.numpy()
 
 
-def _depths(x: torch.Tensor, threshold: torch.Tensor, full: torch.Tensor, items: _DotItems) -> torch.Tensor:
+def _depths(x: torch.Tensor, threshold: torch.Tensor, full: torch.Tensor, items: DotItems) -> torch.Tensor:
     """Per user, how many items (in norm order) can reach their threshold: |y_i| >= t_u / |x_u| (Cauchy-Schwarz)."""
     norms = torch.linalg.vector_norm(x, dim=1).clamp_min(1e-30)
     need = torch.where(threshold > 0, threshold * (1 - 1e-4) / norms, float("-inf"))
@@ -227,7 +227,7 @@ def _depths(x: torch.Tensor, threshold: torch.Tensor, full: torch.Tensor, items:
     return depth
 
 
-def _scan_tiles(x: torch.Tensor, threshold: torch.Tensor, depth: torch.Tensor, items: _DotItems, tiles: np.ndarray,
+def _scan_tiles(x: torch.Tensor, threshold: torch.Tensor, depth: torch.Tensor, items: DotItems, tiles: np.ndarray,
                 seen: _SeenByTile, found: _Candidates, tile_items: int) -> None:
     """Score each tile after the probe for the users who go that deep (users sorted by depth, so they are a
     prefix), mask their seen items and keep the scores above their thresholds."""
@@ -247,7 +247,7 @@ def _scan_tiles(x: torch.Tensor, threshold: torch.Tensor, depth: torch.Tensor, i
         found.keep(hits[:, 0], order[hits[:, 0]], hits[:, 1] + lo, scores[hits[:, 0], hits[:, 1]])
 
 
-def _rank_whole_rows(x: torch.Tensor, who: torch.Tensor, items: _DotItems, history: sp.csr_matrix | None,
+def _rank_whole_rows(x: torch.Tensor, who: torch.Tensor, items: DotItems, history: sp.csr_matrix | None,
                      rows: np.ndarray, k: int, out_items: np.ndarray, out_scores: np.ndarray) -> None:
     """Users with fewer than k unseen items in the probe have no bound: score and sort their whole rows."""
     scores = torch.mm(x[who], items.vectors_t)[:, torch.from_numpy(items.position)]  # items in id order
@@ -280,7 +280,7 @@ def recommend(
     with torch.inference_mode():
         if factors is not None and factors[0].device.type == "cpu":
             user_factors, item_factors = factors
-            prepared = _DotItems(item_factors, PROBE_ITEMS)
+            prepared = DotItems(item_factors, PROBE_ITEMS)
             for lo in range(0, len(users), chunk_users):
                 chunk = users[lo : lo + chunk_users]
                 vectors = user_factors[torch.from_numpy(chunk)]

@@ -53,7 +53,7 @@ def test_to_rows_drops_empty_slots_and_ranks_from_one():
 
 
 def test_topk_dot_equals_the_full_sort_with_heavy_and_light_users():
-    from models.topk import _DotItems, topk_dot
+    from models.topk import DotItems, topk_dot
 
     gen = torch.Generator().manual_seed(5)
     users, items, f, k = 37, 300, 8, 20
@@ -67,7 +67,7 @@ def test_topk_dot_equals_the_full_sort_with_heavy_and_light_users():
     rows = np.arange(users)
     want_values, want_items = topk_masked(x @ y.T, k, history, rows)
     for probe, tile in ((30, 4), (300, 1000), (64, 7), (80, 1)):
-        got_items, got_scores = topk_dot(x, _DotItems(y, probe), k, history, rows, tile_items=tile)
+        got_items, got_scores = topk_dot(x, DotItems(y, probe), k, history, rows, tile_items=tile)
         assert (got_items == want_items.numpy()).all()
         np.testing.assert_allclose(got_scores, want_values.numpy(), rtol=1e-5, atol=1e-6)
     assert (got_items[0] == -1).all() and (got_items[1] >= 0).sum() == 5
