@@ -38,6 +38,7 @@ demo: install sample
 	$(BIN)/airflow dags reserialize > /dev/null 2>&1 || true
 	$(BIN)/airflow dags test recs_nightly $(DEMO_DATE)
 	$(BIN)/recs query --sql-file sql/examples/top10_for_a_few_users.sql
+	$(BIN)/recs query --sql-file sql/examples/placement_for_a_few_users.sql
 
 test: install
 	$(BIN)/ruff check .

@@ -8,7 +8,8 @@ Every night, in four task groups named like the code's folders (`jobs/ingest`, `
 - **train**: freeze the run's training snapshot, evaluate every candidate model on the holdout (one task each),
   let the champion/challenger gate choose, then fit the champion on all the data (a kept champion keeps its
   artifact);
-- **score**: the popular items (the fallback), every user's top-N (one task per user shard), similar items;
+- **score**: the popular items (the fallback), every user's lists in every placement under tonight's business
+  rules (one task per user shard), similar items;
 - **publish**: build and check the release aside, publish it atomically to `outputs/recs.duckdb` and
   `outputs/parquet/`, write the report.
 
@@ -23,7 +24,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, TaskGroup, dag, get_current_context, task
 
-from jobs.config import holdout_params, load_settings
+from jobs.config import DEFAULT_PLACEMENT, holdout_params, load_settings
 from models.registry import MODELS
 
 _settings = load_settings()
@@ -31,6 +32,8 @@ _settings = load_settings()
 RECOMMENDATIONS = Asset(name="recs_recommendations", uri=_settings.layout.serving.as_uri())
 #: Celery/Kubernetes queue for training tasks (``[airflow] train_queue``, or RECS_TRAIN_QUEUE=gpu).
 TRAIN_QUEUE = _settings.airflow.train_queue
+#: The configured named placements (the default one is always filled).
+_NAMED = [p.name for p in _settings.placements if p.name != DEFAULT_PLACEMENT]
 
 
 def _on_failure(context) -> None:
@@ -63,6 +66,14 @@ def _name_mapped(label: str) -> None:
         "models": Param(list(_settings.train.models), type="array", items={"type": "string", "enum": list(MODELS)},
                         title="Candidate models", section="Models",
                         description="Models evaluated tonight; the best becomes the challenger."),
+        "placements": Param(_NAMED, type="array", items={"type": "string", **({"enum": _NAMED} if _NAMED else {})},
+                            title="Placements", section="Output",
+                            description="Named placements ([placements.*] in recs.toml) filled tonight besides the "
+                                        "default one (the recommendations table)."),
+        "diversity": Param(None, type=["null", "number"], minimum=0, maximum=1, title="Diversity override",
+                           section="Output",
+                           description="0 ranks by score; up to 1 trades score for variety (maximal marginal "
+                                       "relevance) in every placement tonight. Empty: each placement's own."),
         "shards": Param(_settings.score.shards, type="integer", minimum=1, maximum=256, title="User shards",
                         description="Scoring fans out into this many parallel tasks.", section="Scale"),
         **{name: Param(**spec) for name, spec in holdout_params(_settings).items()},

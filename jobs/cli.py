@@ -1,10 +1,10 @@
 """The ``recs`` command: the same job functions as the Airflow DAGs, without Airflow.
 
     recs sample                 write the seeded sample data set into landing/
-    recs ingest PATH...         load rating (or --kind items) files from anywhere, exactly once
-    recs run [--top-n N]        the whole nightly pipeline in this process
+    recs ingest PATH...         load rating (or --kind items|exclusions|promotions) files, exactly once
+    recs run [--top-n N]        the whole nightly pipeline in this process (--placements, --diversity)
     recs tune [--models M]      Optuna tuning; the nightly run trains with the best params found
-    recs recommend USER_ID      a user's published recommendations
+    recs recommend USER_ID      a user's published recommendations (--placement NAME for a named placement)
     recs query --sql "..."      any SQL over the published database (read-only)
     recs rollback RUN_ID        make an earlier published version current again
     recs status                 what is published, and the last runs
@@ -21,6 +21,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from jobs.config import load_settings
+from jobs.ingest.files import KINDS
 
 
 def _print_table(cursor) -> None:
@@ -68,7 +69,8 @@ def cmd_run(args, settings) -> None:
 
     settings = settings.with_params({"top_n": args.top_n, "shards": args.shards, "holdout_scope": args.holdout_scope,
                                      "holdout_stratify": args.holdout_stratify,
-                                     "models": args.models.split(",") if args.models else None})
+                                     "models": args.models.split(",") if args.models else None,
+                                     "placements": _names(args.placements), "diversity": args.diversity})
     from jobs.runlock import RunLocked
     from jobs.warehouse import WarehouseBusy
 
@@ -92,10 +94,24 @@ def cmd_tune(args, settings) -> None:
     print(json.dumps(results, indent=2, default=str))
 
 
+def _names(text: str | None) -> list[str] | None:
+    """A comma-separated list ("" = none); None when not given."""
+    return None if text is None else [name.strip() for name in text.split(",") if name.strip()]
+
+
 def cmd_recommend(args, settings) -> None:
+    from jobs.config import DEFAULT_PLACEMENT
     from jobs.sql import run_sql
 
-    _print_table(run_sql(_published(settings), "serving/user_recommendations", {"user_id": args.user_id}))
+    con = _published(settings)
+    if args.placement == DEFAULT_PLACEMENT:
+        _print_table(run_sql(con, "serving/user_recommendations", {"user_id": args.user_id}))
+        return
+    known = [row[0] for row in run_sql(con, "serving/placements").fetchall()]
+    if args.placement not in known:
+        sys.exit(f"recs recommend: no placement {args.placement!r} in the published version; it has: "
+                 f"{', '.join([DEFAULT_PLACEMENT, *known])}")
+    _print_table(run_sql(con, "serving/user_placement", {"user_id": args.user_id, "placement": args.placement}))
 
 
 def cmd_query(args, settings) -> None:
@@ -153,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="load files from anywhere (exactly once each)")
     p.add_argument("paths", nargs="+")
-    p.add_argument("--kind", choices=["ratings", "items"], default="ratings")
+    p.add_argument("--kind", choices=list(KINDS), default="ratings")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("run", help="run the whole nightly pipeline here, without Airflow")
@@ -166,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="crown tonight's best model even if worse than the champion, and skip the quality gate "
                         "(coverage collapse, metric drop); the contract checks still apply")
     p.add_argument("--no-ingest", action="store_true", help="skip ingesting landing/")
+    p.add_argument("--placements", help="comma-separated named placements to fill tonight besides the default one "
+                                        "(default: every [placements.*] in the config; '' = the default one only)")
+    p.add_argument("--diversity", type=float, help="diversity in [0, 1] for every placement tonight, instead of "
+                                                   "each placement's own")
     _holdout_arguments(p)
     p.set_defaults(func=cmd_run)
 
@@ -179,6 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("recommend", help="print a user's published recommendations")
     p.add_argument("user_id")
+    p.add_argument("--placement", default="default", help="a named placement (default: the default placement, "
+                                                          "the recommendations table)")
     p.set_defaults(func=cmd_recommend)
 
     p = sub.add_parser("query", help="run SQL on the published database (read-only)")

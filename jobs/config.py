@@ -9,6 +9,7 @@ for a temporary RECS_HOME without touching globals. Environment variables: ``REC
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -132,6 +133,44 @@ class AirflowSettings:
     retry_delay_seconds: float = 120.0
 
 
+#: The placement ``recommendations`` holds; every other placement lands in ``placement_recommendations``.
+DEFAULT_PLACEMENT = "default"
+_PLACEMENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A named list per user (``[placements.<name>]`` in recs.toml): its length, which items may appear, how
+    diverse it is and how many slots promotions get. Filled from the same champion scores as every other."""
+
+    name: str = DEFAULT_PLACEMENT
+    #: Rows per user; 0 = ``[score] top_n`` (the default placement always uses that).
+    top_n: int = 0
+    #: A DuckDB SQL predicate over the ``items`` table's columns (item_id, title, genres, description,
+    #: available_from, available_until), e.g. ``genres like '%Comedy%'``; "" = every item.
+    filter: str = ""
+    #: 0 = rank by score; up to 1 = maximal-marginal-relevance re-ranking trading score for variety.
+    diversity: float = 0.0
+    #: At most this many of each list's slots go to promoted items (landing/promotions); 0 = no promotions.
+    promoted_slots: int = 0
+
+    def __post_init__(self) -> None:
+        where = f"[placements.{self.name}]"
+        if not _PLACEMENT_NAME.match(self.name):
+            raise ValueError(f"{where}: a placement name is lowercase letters, digits and '_', starting with a letter")
+        if not 0.0 <= float(self.diversity) <= 1.0:
+            raise ValueError(f"{where} diversity must be in [0, 1], not {self.diversity!r}")
+        if int(self.top_n) < 0 or int(self.promoted_slots) < 0:
+            raise ValueError(f"{where}: top_n and promoted_slots must not be negative")
+        if self.name == DEFAULT_PLACEMENT and self.top_n:
+            raise ValueError(f"{where}: the default placement's length is [score] top_n (or the trigger's top_n)")
+        if ";" in self.filter:
+            raise ValueError(f"{where} filter must be one SQL predicate, without ';'")
+
+    def length(self, score_top_n: int) -> int:
+        return int(self.top_n) or int(score_top_n)
+
+
 SECTIONS: dict[str, type] = {
     "ingest": IngestSettings,
     "train": TrainSettings,
@@ -157,6 +196,8 @@ class Settings:
     publish: PublishSettings = field(default_factory=PublishSettings)
     warehouse: WarehouseSettings = field(default_factory=WarehouseSettings)
     airflow: AirflowSettings = field(default_factory=AirflowSettings)
+    #: Tonight's placements, the default first (``[placements.*]``; a trigger's ``placements`` picks some).
+    placements: tuple[Placement, ...] = (Placement(),)
 
     @property
     def layout(self) -> OutputLayout:
@@ -168,9 +209,29 @@ class Settings:
         changed = {name: replace(getattr(self, name), **values) for name, values in sections.items() if values}
         return replace(self, **changed)
 
+    def placement(self, name: str) -> Placement:
+        for placement in self.placements:
+            if placement.name == name:
+                return placement
+        raise KeyError(f"no placement {name!r}; configured: {', '.join(p.name for p in self.placements)}")
+
+    def with_placements(self, names: list[str] | tuple[str, ...] | None, diversity: float | None = None) -> Settings:
+        """A copy scoring only the default placement and ``names`` (None: every configured one), each with
+        ``diversity`` instead of its own when given (a trigger's override)."""
+        chosen = list(self.placements)
+        if names is not None:
+            unknown = sorted(set(names) - {p.name for p in chosen})
+            if unknown:
+                raise ValueError(f"unknown placement(s) {', '.join(unknown)}; configured: "
+                                 f"{', '.join(p.name for p in chosen)}")
+            chosen = [p for p in chosen if p.name == DEFAULT_PLACEMENT or p.name in names]
+        if diversity is not None:
+            chosen = [replace(p, diversity=float(diversity)) for p in chosen]
+        return replace(self, placements=tuple(chosen))
+
     def with_params(self, params: dict[str, Any] | None) -> Settings:
         """A copy with a trigger's (or the CLI's) overrides applied: top_n, shards, models, holdout_scope,
-        holdout_stratify, trials, minutes.
+        holdout_stratify, trials, minutes, placements, diversity.
 
         Absent or None values keep the configured ones, so a DAG trigger form and ``recs run`` share this.
         """
@@ -181,7 +242,10 @@ class Settings:
         tune = {"trials": int(params["trials"])} if "trials" in params else {}
         if "minutes" in params:
             tune["minutes"] = float(params["minutes"])
-        return self.with_overrides(score=score, train=train, tune=tune)
+        changed = self.with_overrides(score=score, train=train, tune=tune)
+        if "placements" in params or "diversity" in params:
+            changed = changed.with_placements(params.get("placements"), params.get("diversity"))
+        return changed
 
 
 def _section(cls: type, raw: dict[str, Any], source: Path, name: str) -> Any:
@@ -203,7 +267,7 @@ def load_settings(home: str | os.PathLike[str] | None = None, config: str | os.P
             raw = tomllib.load(fh)
     elif config is not None or os.environ.get("RECS_CONFIG"):
         raise FileNotFoundError(f"config file not found: {config_path}")
-    unknown = set(raw) - set(SECTIONS) - {"paths"}
+    unknown = set(raw) - set(SECTIONS) - {"paths", "placements"}
     if unknown:
         raise ValueError(f"{config_path}: unknown section(s): {', '.join(sorted(unknown))}")
     for variable, (section, key) in ENV_OVERRIDES.items():
@@ -214,8 +278,20 @@ def load_settings(home: str | os.PathLike[str] | None = None, config: str | os.P
         home=home_path,
         landing_dir=(home_path / paths.get("landing", "landing")).resolve(),
         outputs_dir=(home_path / paths.get("outputs", "outputs")).resolve(),
+        placements=_placements(raw.get("placements", {}), config_path),
         **{name: _section(cls, raw.get(name, {}), config_path, name) for name, cls in SECTIONS.items()},
     )
+
+
+def _placements(raw: dict[str, Any], source: Path) -> tuple[Placement, ...]:
+    """``[placements.<name>]`` tables as Placements, the default first (configured or not)."""
+    found = {DEFAULT_PLACEMENT: Placement()}
+    for name, table in raw.items():
+        if not isinstance(table, dict):
+            raise ValueError(f"{source}: [placements] holds tables, [placements.<name>]; {name!r} is not one")
+        found[name] = _section(Placement, {**table, "name": name}, source, f"placements.{name}")
+    default = found.pop(DEFAULT_PLACEMENT)
+    return (default, *found.values())
 
 
 def holdout_params(settings: Settings) -> dict[str, dict[str, Any]]:

@@ -30,6 +30,7 @@ DOCUMENTED = (
     "runs/<run>/metrics/<model>.users.parquet",
     "runs/<run>/models/<model>.pkl",
     "runs/<run>/scores/part-<shard>.parquet",
+    "runs/<run>/scores/placements/<placement>-part-<shard>.parquet",
     "runs/<run>/similar/<method>.parquet",
     "reports/<run>.md",
     "tuning/snapshot/",
@@ -49,7 +50,7 @@ class RunFiles:
         return self.root / "snapshot"
 
     def snapshot_file(self, name: str) -> Path:
-        """``interactions``, ``users`` or ``items``."""
+        """``interactions``, ``users``, ``items``, ``exclusions`` or ``promotions``."""
         return self.snapshot / f"{name}.parquet"
 
     @property
@@ -83,6 +84,14 @@ class RunFiles:
     @property
     def score_parts_glob(self) -> str:
         return str(self.scores / "part-*.parquet")
+
+    def placement_part(self, placement: str, shard: int) -> Path:
+        """A named placement's lists for one shard (the default placement's are ``score_part``)."""
+        return self.scores / "placements" / f"{placement}-part-{shard:05d}.parquet"
+
+    @property
+    def placement_parts_glob(self) -> str:
+        return str(self.scores / "placements" / "*-part-*.parquet")
 
     @property
     def similar(self) -> Path:

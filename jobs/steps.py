@@ -222,7 +222,7 @@ def build_release(run: RunContext | dict, params: Params = None, settings: Setti
     settings, run = _begin(run, params, settings)
     with warehouse.connect(settings) as con:
         counts = release.build_release(settings, run, con, utcnow())
-    checked = release.check_release(settings, run, settings.score.top_n, force=_forced(params))
+    checked = release.check_release(settings, run, force=_forced(params))
     return {**counts, **checked}
 
 

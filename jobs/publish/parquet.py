@@ -36,7 +36,7 @@ from jobs.records import RunContext
 from jobs.sql import literal, q_identifier, q_literal, run_sql
 
 #: Tables published per run date (partitioned) and those published whole (their full history each time).
-PARTITIONED = ("recommendations", "popular_items", "similar_items")
+PARTITIONED = ("recommendations", "placement_recommendations", "popular_items", "similar_items")
 WHOLE = ("runs", "model_metrics", "champions", "items")
 _RENAME_EXCHANGE = 2
 

@@ -15,18 +15,22 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from jobs.config import Settings
 from jobs.faults import maybe_crash
 from jobs.files import sha256_file, write_text
 from jobs.layout import OutputLayout
+from jobs.publish.list_metrics import record_list_metrics
 from jobs.records import RunContext
+from jobs.score.rules import placement_items_frame
 from jobs.sql import literal, q_identifier, q_literal, run_sql, sql_files
 
 log = logging.getLogger("recs.release")
 
 #: Published tables, in build order; each has sql/outputs/<table>/build.sql and its checks beside it.
-TABLES = ("recommendations", "popular_items", "similar_items", "runs", "model_metrics", "champions", "items")
+TABLES = ("recommendations", "placement_recommendations", "popular_items", "similar_items", "runs", "model_metrics",
+          "champions", "items")
 
 
 class OutputCheckError(RuntimeError):
@@ -61,6 +65,11 @@ def build_release(settings: Settings, run: RunContext, con: duckdb.DuckDBPyConne
     con.execute(f"attach {literal(target)} as release")
     try:
         run_sql(con, "outputs/recommendations/build", params, scores_glob=q_literal(files.score_parts_glob))
+        if list(files.scores.glob("placements/*-part-*.parquet")):
+            run_sql(con, "outputs/placement_recommendations/build", params,
+                    placements_glob=q_literal(files.placement_parts_glob))
+        else:
+            run_sql(con, "outputs/placement_recommendations/build_empty")
         run_sql(con, "outputs/popular_items/build", {"run_id": run.run_id}, popular_path=q_literal(files.popular_items))
         if similar:
             run_sql(con, "outputs/similar_items/build", {"run_id": run.run_id},
@@ -68,6 +77,7 @@ def build_release(settings: Settings, run: RunContext, con: duckdb.DuckDBPyConne
         else:
             run_sql(con, "outputs/similar_items/build_empty")
         run_sql(con, "outputs/runs/build", params)
+        record_list_metrics(settings, run, con)  # into the warehouse's model_metrics, copied just below
         for table in ("model_metrics", "champions", "items"):
             run_sql(con, f"outputs/{table}/build")
         counts = {t: run_sql(con, "release/count_rows", table=q_identifier(t)).fetchone()[0] for t in TABLES}
@@ -102,13 +112,18 @@ def _run_checks(con: duckdb.DuckDBPyConnection, names: list[str], params: dict[s
     return failures
 
 
-def _attach_snapshot(con: duckdb.DuckDBPyConnection, settings: Settings, run: RunContext) -> int:
-    """The views the contract checks compare the release with; returns the catalogue size."""
+def _attach_snapshot(con: duckdb.DuckDBPyConnection, settings: Settings, run: RunContext) -> None:
+    """The relations the contract checks compare the release with: the snapshot's users, history, items and
+    exclusions, tonight's placements and the items each may show, and every published list."""
     files = settings.layout.run(run.key)
-    paths = {f"{name}_path": q_literal(files.snapshot_file(name)) for name in ("users", "items", "interactions")}
-    run_sql(con, "release/snapshot_users", users_path=paths["users_path"])
-    run_sql(con, "release/snapshot_history", **paths)
-    return run_sql(con, "release/count_items", items_path=paths["items_path"]).fetchone()[0]
+    paths = {f"{name}_path": q_literal(files.snapshot_file(name)) for name in ("users", "items", "interactions", "exclusions")}
+    for view in ("snapshot_users", "snapshot_history", "snapshot_items", "snapshot_rules", "published_lists"):
+        run_sql(con, f"release/{view}", **paths)
+    allowed = placement_items_frame(files, settings.placements, run.as_of)
+    placements = pd.DataFrame([(p.name, p.length(settings.score.top_n), min(p.promoted_slots, p.length(settings.score.top_n)))
+                               for p in settings.placements], columns=["placement", "top_n", "promoted_slots"])
+    con.register("placement_items", allowed)
+    con.register("placements", placements)
 
 
 def _quality_baseline(settings: Settings, run: RunContext, force: bool) -> tuple[dict[str, Any] | None, str]:
@@ -124,7 +139,7 @@ def _quality_baseline(settings: Settings, run: RunContext, force: bool) -> tuple
     return {**previous, "path": previous_path}, ""
 
 
-def check_release(settings: Settings, run: RunContext, top_n: int, force: bool = False) -> dict[str, Any]:
+def check_release(settings: Settings, run: RunContext, force: bool = False) -> dict[str, Any]:
     """Run every output check on the unchecked release; on success make it a publishable version.
 
     ``check_*`` files guard the contract and always run. ``quality_*`` files compare tonight with the version
@@ -136,9 +151,9 @@ def check_release(settings: Settings, run: RunContext, top_n: int, force: bool =
     con = duckdb.connect()
     try:
         con.execute(f"attach {literal(target)} as release (read_only)")
-        n_items = _attach_snapshot(con, settings, run)
+        _attach_snapshot(con, settings, run)
         checks = _check_names("check_")
-        failures = _run_checks(con, checks, {"top_n": top_n, "n_items": n_items})
+        failures = _run_checks(con, checks, {"as_of": run.as_of})
         baseline, skipped = _quality_baseline(settings, run, force)
         if baseline is None:
             log.info("quality checks against the published version skipped (%s)", skipped)

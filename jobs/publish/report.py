@@ -10,6 +10,7 @@ from jobs import warehouse
 from jobs.config import Settings
 from jobs.files import write_text
 from jobs.records import RunContext
+from jobs.score.rules import rules_connection
 from jobs.sql import q_literal, run_sql
 
 #: (heading, query under sql/report/) in the report's order.
@@ -19,6 +20,7 @@ SECTIONS = (
     ("Holdout metrics", "report/holdout_metrics"),
     ("Published tables", "report/published_tables"),
     ("Recommendations by source", "report/by_source"),
+    ("Placements (rules, promotions, diversity)", "report/placements"),
 )
 
 
@@ -28,6 +30,14 @@ def markdown_table(cursor: duckdb.DuckDBPyConnection) -> str:
     for row in cursor.fetchall():
         lines.append("| " + " | ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row) + " |")
     return "\n".join(lines)
+
+
+def _rule_counts(settings: Settings, run: RunContext) -> str:
+    con = rules_connection(settings.layout.run(run.key))
+    try:
+        return markdown_table(run_sql(con, "rules/rule_counts", {"as_of": run.as_of}))
+    finally:
+        con.close()
 
 
 def write_report(settings: Settings, run: RunContext) -> Path:
@@ -40,6 +50,8 @@ def write_report(settings: Settings, run: RunContext) -> Path:
             sections += [f"## {heading}", markdown_table(cursor)]
     finally:
         con.close()
+    sections += ["## Business rules in force at the cut-off (ids the snapshot does not know are counted, not errors)",
+                 _rule_counts(settings, run)]
     with warehouse.connect(settings, read_only=True) as con:
         cursor = run_sql(con, "staging/set_aside_for_run", {"run_id": run.run_id})
         set_aside = markdown_table(cursor)

@@ -27,6 +27,7 @@ import pandas as pd
 
 from jobs.files import replacing, write_parquet
 from jobs.sample.items import generate_items
+from jobs.sample.rules import with_availability, write_rules
 from jobs.sample.world import _SECONDS_PER_DAY, GENRES, ratings_arrays
 
 # GENRES and generate_items live in the world and item modules; callers import them from here.
@@ -112,7 +113,8 @@ def write_sample(
     seed: int = 42,
 ) -> dict[str, Any]:
     """Write the demo landing folder: ``ratings/ratings_YYYY-MM-DD.csv`` for each of ``days`` days ending on
-    ``end_date`` (rows of that day, by timestamp; whole-star ratings) and ``items/items.csv``.
+    ``end_date`` (rows of that day, by timestamp; whole-star ratings), ``items/items.csv`` (with availability
+    windows) and example rule files (``jobs.sample.rules``).
 
     Existing files of the same names are replaced; other files are left alone. Returns a summary.
     """
@@ -135,10 +137,11 @@ def write_sample(
         path = ratings_dir / f"ratings_{first_date + timedelta(days=day):%Y-%m-%d}.csv"
         _write_csv(path, table.slice(cuts[day], cuts[day + 1] - cuts[day]))
         files.append(path)
-    items = generate_items(n_items, seed)
+    items = with_availability(generate_items(n_items, seed), end_date, seed)
     items_path = items_dir / "items.csv"
     with replacing(items_path) as tmp:
         items.to_csv(tmp, index=False, lineterminator="\n")
+    rules = write_rules(landing_dir, n_users, n_items, end_date, seed)
     return {
         "landing_dir": str(landing_dir),
         "ratings_files": len(files),
@@ -149,6 +152,7 @@ def write_sample(
         "first_date": first_date.isoformat(),
         "last_date": end_date.isoformat(),
         "items_file": str(items_path),
+        **rules,
     }
 
 

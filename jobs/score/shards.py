@@ -1,9 +1,11 @@
-"""Score every user of the run's snapshot: top-N unseen items from the champion, popularity for the rest.
+"""Score every user of the run's snapshot: every placement's lists from the champion, popularity for the rest.
 
 Users are split into contiguous shards (one Airflow task each, ``score_shard.expand(shard=...)``); a shard
 streams its users chunk by chunk through the shared top-k (``models.topk``) into its own Parquet part, so
 memory is bounded by one chunk's scores whatever the number of users: ``score.memory_budget_mb`` sets the users
 per chunk (``models.topk.chunk_users_for``), and seen items are masked from the CSR history, never densified.
+Each chunk is scored once and fills every placement (``jobs.score.placements``) under tonight's business rules
+(``jobs.score.rules``): exclusions, availability, filters and promoted slots are applied before the top-k.
 
 The champion is always fitted on tonight's snapshot (``fit_champion``, whichever configuration the gate chose),
 so it knows every user and item of it; the popularity fallback is published for users who arrive later
@@ -13,25 +15,32 @@ so it knows every user and item of it; the popularity fallback is published for 
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import torch
 from tqdm import tqdm
 
-from jobs.config import Settings
+from jobs.config import DEFAULT_PLACEMENT, Settings
 from jobs.faults import maybe_crash
 from jobs.files import replacing
 from jobs.records import Champion, RunContext
-from jobs.train.candidates import load_artifact
+from jobs.score.placements import ChunkScores, Lists, PlacementPlan
+from jobs.score.rules import load_rules, summary
+from jobs.train.candidates import load_artifact, train_options
 from jobs.train.snapshot import load_snapshot
-from models.topk import chunk_users_for, recommend, to_rows
+from models.base import Recommender
+from models.registry import available, build
+from models.topk import TopK, chunk_users_for, to_rows
 
 log = logging.getLogger("recs.score")
 
 SCORES_SCHEMA = pa.schema([("user_id", pa.string()), ("rank", pa.int32()), ("item_id", pa.string()),
-                           ("score", pa.float32()), ("model", pa.string())])
+                           ("score", pa.float32()), ("promoted", pa.bool_()), ("model", pa.string())])
+PLACEMENT_SCHEMA = pa.schema([("placement", pa.string()), *SCORES_SCHEMA])
 
 
 def shard_users(n_users: int, shard: int, n_shards: int) -> np.ndarray:
@@ -42,18 +51,39 @@ def shard_users(n_users: int, shard: int, n_shards: int) -> np.ndarray:
     return np.arange(bounds[shard], bounds[shard + 1], dtype=np.int64)
 
 
-def _write_chunks(writer: pq.ParquetWriter, tables: Any, model_name: str) -> int:
-    written = 0
-    for table in tables:
-        table = table.append_column("model", pa.repeat(pa.scalar(model_name, pa.string()), table.num_rows))
-        writer.write_table(table)
-        written += table.num_rows
-    return written
+def _rows(lists: Lists, users: np.ndarray, user_ids: pa.Array, item_ids: pa.Array, model: str,
+          placement: str | None) -> pa.Table:
+    """One chunk's lists of one placement in the long format of the score files."""
+    table = to_rows(TopK(users=users, items=lists.items, scores=lists.scores), user_ids, item_ids)
+    table = table.append_column("promoted", pa.array(lists.promoted[lists.items >= 0], pa.bool_()))
+    table = table.append_column("model", pa.repeat(pa.scalar(model, pa.string()), table.num_rows))
+    if placement is not None:
+        table = table.add_column(0, "placement", pa.repeat(pa.scalar(placement, pa.string()), table.num_rows))
+    return table
+
+
+def _similarity(settings: Settings, model: Recommender, data: Any, plans_need: bool) -> Any:
+    """The item similarity diversified placements re-rank with: the champion's, else content's, else None."""
+    if not plans_need:
+        return None
+    from models.diversity import ItemSimilarity
+
+    if model.supports_similar_items:
+        return ItemSimilarity.from_model(model)
+    features = data.item_features
+    if "content_tfidf" in available() and features is not None and not features.isna().all().all():
+        log.info("champion %s has no item similarity: diversity re-ranks with content similarity", model.name)
+        return ItemSimilarity.from_model(build("content_tfidf").fit(data, train_options(settings)))
+    log.warning("diversity skipped tonight: champion %s has no item similarity and there is no item metadata",
+                model.name)
+    return None
 
 
 def score_shard(settings: Settings, run: RunContext, champion: Champion, shard: int = 0, n_shards: int = 1,
                 top_n: int | None = None) -> dict[str, Any]:
-    """Write ``scores/part-<shard>.parquet`` (user_id, rank, item_id, score, model) for the shard's users."""
+    """Write the shard's lists of every placement tonight: ``scores/part-<shard>.parquet`` for the default one,
+    ``scores/placements/<name>-part-<shard>.parquet`` for the others (user_id, rank, item_id, score, promoted,
+    model; the named ones with their placement)."""
     top_n = top_n or settings.score.top_n
     files = settings.layout.run(run.key)
     data = load_snapshot(files).data
@@ -62,14 +92,47 @@ def score_shard(settings: Settings, run: RunContext, champion: Champion, shard: 
     if champion.run_key != run.key:
         raise ValueError(f"run {run.run_id} scores with its own champion artifact, not run {champion.run_id}'s")
     model = load_artifact(settings, champion.run_key, champion.model)
+    rules = load_rules(files, settings.placements, run.as_of, data.matrix.shape)
+    factors = model.dot_factors() if callable(getattr(model, "dot_factors", None)) else None
+    factors = factors if factors is not None and factors[0].device.type == "cpu" else None
+    similarity = _similarity(settings, model, data, any(p.diversity > 0 for p in settings.placements))
+    blocked = rules.blocked(data.matrix)
+    for empty in (p.placement.name for p in rules.placements if len(p.eligible) == 0):
+        log.warning("placement %s: no item passes its filter and tonight's rules; its lists are empty", empty)
+    plans = [PlacementPlan(items, top_n, data.n_items, blocked, factors[1] if factors else None, similarity)
+             for items in rules.placements]
     user_ids, item_ids = pa.array(data.user_ids.astype(str)), pa.array(data.item_ids.astype(str))
+    paths = [files.score_part(shard) if p.name == DEFAULT_PLACEMENT else files.placement_part(p.name, shard)
+             for p in plans]
+    for stale in files.scores.glob(f"placements/*-part-{shard:05d}.parquet"):  # a placement not scored tonight
+        if stale not in paths:
+            stale.unlink()
+    rows = _write(plans, paths, users, chunk, model, factors, user_ids, item_ids, champion.model, shard)
+    log.info("shard %d/%d: %d users, rows per placement %s from %s; rules %s", shard, n_shards, len(users), rows,
+             champion.model, rules.counts)
+    return {"shard": shard, "users": int(len(users)), "rows": rows[DEFAULT_PLACEMENT], "placements": rows,
+            "path": str(paths[0]), **summary(rules, data.n_items)}
 
-    final = files.score_part(shard)
-    with replacing(final) as tmp:
-        with pq.ParquetWriter(tmp, SCORES_SCHEMA, compression="zstd") as writer:
-            batches = recommend(model, users, top_n, data.matrix, chunk)
-            progress = tqdm(batches, total=-(-len(users) // chunk), desc=f"score shard {shard}", disable=None)
-            n_rows = _write_chunks(writer, (to_rows(top, user_ids, item_ids) for top in progress), champion.model)
+
+def _write(plans: list[PlacementPlan], paths: list[Any], users: np.ndarray, chunk: int, model: Recommender,
+           factors: Any, user_ids: pa.Array, item_ids: pa.Array, model_name: str, shard: int) -> dict[str, int]:
+    """Stream the shard's users chunk by chunk into one Parquet file per placement, each renamed into place."""
+    rows = {plan.name: 0 for plan in plans}
+    with ExitStack() as stack:
+        writers = []
+        for plan, final in zip(plans, paths):
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = stack.enter_context(replacing(final))
+            schema = SCORES_SCHEMA if plan.name == DEFAULT_PLACEMENT else PLACEMENT_SCHEMA
+            writers.append(stack.enter_context(pq.ParquetWriter(tmp, schema, compression="zstd")))
+        starts = range(0, len(users), chunk)
+        with torch.inference_mode():
+            for lo in tqdm(starts, total=len(starts), desc=f"score shard {shard}", disable=None):
+                scored = ChunkScores(model, users[lo:lo + chunk], factors[0] if factors else None)
+                for plan, writer in zip(plans, writers):
+                    placement = None if plan.name == DEFAULT_PLACEMENT else plan.name
+                    table = _rows(plan.lists(scored), scored.users, user_ids, item_ids, model_name, placement)
+                    writer.write_table(table)
+                    rows[plan.name] += table.num_rows
         maybe_crash("score:before_rename")
-    log.info("shard %d/%d: %d users, %d rows from %s", shard, n_shards, len(users), n_rows, champion.model)
-    return {"shard": shard, "users": int(len(users)), "rows": int(n_rows), "path": str(final)}
+    return rows

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from jobs.config import Settings
 from jobs.files import write_parquet
 from jobs.records import Champion, RunContext
+from jobs.score.rules import allowed_items
 from jobs.train.candidates import load_artifact, train_options
 from jobs.train.snapshot import load_snapshot, snapshot_ids
 from models.base import Recommender
@@ -26,21 +27,27 @@ from models.topk import TopK, to_rows, topk_masked
 log = logging.getLogger("recs.similar")
 
 
-def top_similar(model: Recommender, item_ids: np.ndarray, k: int, method: str, chunk: int = 1024) -> pa.Table:
+def top_similar(model: Recommender, item_ids: np.ndarray, k: int, method: str, chunk: int = 1024,
+                allowed: np.ndarray | None = None) -> pa.Table:
     """Long table (item_id, rank, similar_item_id, score, method) of every item's k nearest items.
 
     The same masking, top-k and long format as user recommendations, with items in the users' place: the
-    identity matrix is each item's "history", so an item is never its own neighbour.
+    identity matrix is each item's "history", so an item is never its own neighbour; items not ``allowed``
+    tonight (unavailable, excluded for everyone) are no item's neighbour either.
     """
     import torch
 
     n = len(item_ids)
     self_mask = sp.identity(n, format="csr", dtype=np.float32)
+    ruled_out = torch.from_numpy(np.flatnonzero(~allowed)) if allowed is not None and not allowed.all() else None
     parts = []
     with torch.inference_mode():
         for lo in range(0, n, chunk):
             items = np.arange(lo, min(lo + chunk, n))
-            values, indices = topk_masked(model.similar_items(items).to(torch.float32).contiguous(), k, self_mask, items)
+            scores = model.similar_items(items).to(torch.float32).contiguous()
+            if ruled_out is not None:
+                scores[:, ruled_out] = float("-inf")
+            values, indices = topk_masked(scores, k, self_mask, items)
             top = TopK(users=items, items=indices.cpu().numpy(), scores=values.cpu().numpy())
             parts.append(to_rows(top, item_ids, item_ids).rename_columns(["item_id", "rank", "similar_item_id", "score"]))
     table = pa.concat_tables(parts) if parts else pa.table({"item_id": [], "rank": [], "similar_item_id": [], "score": []})
@@ -54,12 +61,14 @@ def write_similar_items(settings: Settings, run: RunContext, champion: Champion)
     for stale in files.similar.glob("*.parquet"):  # a rerun must not publish a method this attempt skipped
         stale.unlink()
     written: dict[str, int] = {}
+    allowed = allowed_items(files, run.as_of, len(snapshot_ids(files, "items")))
     for method in settings.score.similar_methods:
         found = _method_model(settings, files, champion, method)
         if found is None:
             continue
         model, item_ids, name = found
-        table = top_similar(model, np.asarray(item_ids, dtype=object), settings.score.similar_top_k, name)
+        table = top_similar(model, np.asarray(item_ids, dtype=object), settings.score.similar_top_k, name,
+                            allowed=allowed)
         write_parquet(table, files.similar_file(name))
         written[name] = table.num_rows
     log.info("similar items: %s", written)

@@ -3,7 +3,8 @@
 Every later step of a run (train, score shards, similar items) reads these files, never the warehouse, so
 parallel tasks need no database lock and a rerun of any step sees exactly the same data.
 Files in ``outputs/runs/<run>/snapshot/`` (``jobs.layout.RunFiles``): interactions.parquet (user_index,
-item_index, rating, rated_at_epoch; CSR order), users.parquet, items.parquet (ids and item metadata by index).
+item_index, rating, rated_at_epoch; CSR order), users.parquet, items.parquet (ids, item metadata and availability by index), and the business rules in force at the
+cut-off: exclusions.parquet (user_id, null for everyone; item_id) and promotions.parquet (item_id).
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from models.base import Interactions
 
 log = logging.getLogger("recs.snapshot")
 
+#: Snapshot files of the business rules in force at the cut-off (jobs.score.rules applies them).
+_RULES = ("exclusions", "promotions")
+_END_OF_TIME = datetime(9999, 12, 31)
+
 
 @dataclass
 class Snapshot:
@@ -38,9 +43,11 @@ def write_snapshot(con: duckdb.DuckDBPyConnection, files: RunFiles, as_of: datet
     con.execute("create or replace temp table snapshot_users as " + sql_text("training/user_index"))
     con.execute("create or replace temp table snapshot_items as " + sql_text("training/item_index"))
     for name, query in (("interactions", "training/interactions_indexed"), ("users", "training/snapshot_users"),
-                        ("items", "training/snapshot_items")):
+                        ("items", "training/snapshot_items"), ("exclusions", "training/snapshot_exclusions"),
+                        ("promotions", "training/snapshot_promotions")):
         with replacing(files.snapshot_file(name)) as tmp:
-            con.execute(f"copy ({sql_text(query)}) to {literal(tmp)} (format parquet)")
+            query_params = {"as_of": as_of or _END_OF_TIME} if name in _RULES else None
+            con.execute(f"copy ({sql_text(query)}) to {literal(tmp)} (format parquet)", query_params)
     counts = con.execute(sql_text("training/snapshot_counts")).fetchone()
     result = {"interactions": int(counts[0]), "users": int(counts[1]), "items": int(counts[2])}
     log.info("snapshot as of %s: %s", as_of, result)

@@ -4,7 +4,8 @@ pivot (
     select model, metric || coalesce('@' || k, '') as metric, value
     from model_metrics
     where run_id = {{ run_id }}
-      and metric in ('precision', 'recall', 'ndcg', 'map', 'coverage', 'rmse', 'train_seconds')
+      and split = 'holdout'
+      and metric in ('precision', 'recall', 'ndcg', 'map', 'coverage', 'ild', 'novelty', 'rmse', 'train_seconds')
 )
 on metric using first(value)
 order by model

@@ -1,4 +1,4 @@
--- Dense 0-based column numbers for the snapshot's items, in id order, with their metadata when known.
+-- Dense 0-based column numbers for the snapshot's items, in id order, with their metadata (and availability window) when known.
 with snapshot_items as (
     select distinct item_id from snapshot_interactions
 ),
@@ -9,7 +9,14 @@ indexed as (
 ),
 
 final as (
-    select indexed.item_index, indexed.item_id, items.title, items.genres, items.description
+    select
+        indexed.item_index,
+        indexed.item_id,
+        items.title,
+        items.genres,
+        items.description,
+        items.available_from,
+        items.available_until
     from indexed
     left join items using (item_id)
 )

@@ -47,10 +47,15 @@ def test_nightly_shape(dagbag):
     for task_id in ("train.evaluate_candidate", "score.score_shard"):
         task = dag.get_task(task_id)
         assert task.is_mapped and task.partial_kwargs.get("map_index_template"), task_id
-    for name in ("top_n", "models", "shards", "force_publish", "holdout_scope", "holdout_stratify"):
+    for name in ("top_n", "models", "shards", "force_publish", "holdout_scope", "holdout_stratify", "placements",
+                 "diversity"):
         param = dag.params.get_param(name)
         assert param.schema.get("type") and param.schema.get("title") and param.schema.get("section"), name
     assert dag.params.get_param("top_n").schema["minimum"] == 1
+    # Placements to fill tonight: the configured named ones; a diversity override in [0, 1], empty by default.
+    assert dag.params.get_param("placements").schema["items"]["enum"] == ["comedy"]
+    diversity = dag.params.get_param("diversity").schema
+    assert (diversity["minimum"], diversity["maximum"], dag.params["diversity"]) == (0, 1, None)
     for dag_id in ("recs_nightly", "recs_tune"):
         params = dagbag.dags[dag_id].params
         assert params.get_param("holdout_scope").schema["enum"] == ["global", "user", "random"]

@@ -54,3 +54,24 @@ def test_bad_file_gives_a_clear_error_without_a_traceback(tmp_path):
     done = recs(tmp_path / "home", "ingest", str(bad))
     assert done.returncode != 0
     assert "ratings.csv" in done.stderr and "line 1" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_placements_from_the_command_line(tmp_path):
+    home = tmp_path / "home"
+    sampled = recs(home, "sample", "--users", "150", "--items", "120", "--ratings", "6000", "--days", "10")
+    assert sampled.returncode == 0, sampled.stderr
+    rule = tmp_path / "never.csv"
+    rule.write_text("user_id,item_id,until\n,1,\n")
+    assert recs(home, "ingest", "--kind", "exclusions", str(rule)).returncode == 0
+    ran = recs(home, "run", "--top-n", "5", "--models", "ease", "--placements", "comedy", "--diversity", "0.2")
+    assert ran.returncode == 0, ran.stderr[-3000:]
+
+    shown = recs(home, "recommend", "3", "--placement", "comedy")
+    assert shown.returncode == 0, shown.stderr
+    rows = [line.split() for line in shown.stdout.splitlines()[2:-1]]
+    assert 0 < len(rows) <= 10 and all("Comedy" in line[-4] for line in rows), shown.stdout
+    unknown = recs(home, "recommend", "3", "--placement", "drama")
+    assert unknown.returncode != 0 and "no placement 'drama'" in unknown.stderr and "comedy" in unknown.stderr
+    counted = recs(home, "query", "--sql", "select count(*) filter (where item_id = '1'), count(distinct user_id) "
+                   "from placement_recommendations")
+    assert counted.stdout.split()[-4:-2] == ["0", "150"], counted.stdout

@@ -21,6 +21,7 @@ def test_every_documented_path_is_one_the_layout_builds(tmp_path):
         layout.parquet_partition("<table>", "YYYY-MM-DD") / "part-0.parquet", layout.parquet_whole("<table>"),
         layout.parquet_marker, layout.parquet_staging("<run>"), run.snapshot, run.popular_items,
         run.metrics_file("<model>"), run.per_user_file("<model>"), run.artifact("<model>"), run.score_part(0),
+        run.placement_part("<placement>", 0),
         run.similar_file("<method>"), layout.report("<run>"), layout.tuning.snapshot, layout.best_params("<model>"),
         layout.optuna_journal,
     ]

@@ -5,7 +5,7 @@ with items as (
 ),
 
 final as (
-    select item_id, title, genres, description from items
+    select item_id, title, genres, description, available_from, available_until from items
 )
 
 select * from final order by item_id

@@ -5,7 +5,7 @@ with metrics as (
 ),
 
 final as (
-    select run_id, model, metric, k, value, split from metrics
+    select run_id, model, metric, k, value, split, placement from metrics
 )
 
 select * from final order by run_id, model, metric, k

@@ -1,5 +1,5 @@
--- recommendations: user x rank. The champion's top-N unseen items per user (the fallback's for users the
--- champion does not know), from the run's score shards.
+-- recommendations: user x rank. The default placement: the champion's top-N items per user that the user has
+-- not rated and tonight's rules allow (promoted items in their slots), from the run's score shards.
 create table release.recommendations as
 with scored as (
     select * from read_parquet({{ scores_glob }})
@@ -11,6 +11,7 @@ final as (
         rank::integer           as rank,
         item_id::varchar        as item_id,
         score::float            as score,
+        promoted::boolean       as promoted,
         model::varchar          as model,
         $run_id::varchar        as run_id,
         $generated_at::timestamp as generated_at

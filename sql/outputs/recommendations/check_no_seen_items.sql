@@ -1,7 +1,7 @@
--- No user is recommended an item they already rated.
+-- No user is recommended an item they already rated, in any placement.
 with final as (
-    select recs.user_id, recs.item_id, recs.rank
-    from release.recommendations as recs
+    select lists.placement, lists.user_id, lists.item_id, lists.rank
+    from published_lists as lists
     join snapshot_history as history using (user_id, item_id)
 )
 

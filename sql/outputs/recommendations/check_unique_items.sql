@@ -1,8 +1,8 @@
--- No item appears twice in a user's list.
+-- No item appears twice in a user's list of a placement.
 with final as (
-    select user_id, item_id, count(*) as n_times
-    from release.recommendations
-    group by user_id, item_id
+    select placement, user_id, item_id, count(*) as n_times
+    from published_lists
+    group by placement, user_id, item_id
     having count(*) > 1
 )
 

@@ -116,8 +116,8 @@ def test_latent_taste_lets_collaborative_models_beat_popularity(ratings):
 
 def test_items_have_titles_genres_and_genre_words(landing):
     path, _ = landing
-    items = pd.read_csv(path / "items" / "items.csv")
-    assert list(items.columns) == ["item_id", "title", "genres", "description"]
+    items = pd.read_csv(path / "items" / "items.csv", keep_default_na=False)
+    assert list(items.columns) == ["item_id", "title", "genres", "description", "available_from", "available_until"]
     assert items["item_id"].tolist() == list(range(1, 501))
     assert items["title"].str.fullmatch(r".+ \((19|20)\d\d\)").all()
     genres = items["genres"].str.split("|").explode()
@@ -127,7 +127,24 @@ def test_items_have_titles_genres_and_genre_words(landing):
     first = items["genres"].str.split("|").str[0]
     kind = first.map({g: sample_items._GENRE_TEXT[g][0] for g in GENRES})
     assert all(k in d for k, d in zip(kind, items["description"], strict=True))
-    assert generate_items(500).equals(items)
+    assert generate_items(500).equals(items.drop(columns=["available_from", "available_until"]))
+
+
+def test_sample_rules_touch_a_few_items_and_users(landing):
+    path, summary = landing
+    items = pd.read_csv(path / "items" / "items.csv", keep_default_na=False)
+    upcoming = items[items["available_from"] != ""]
+    withdrawn = items[items["available_until"] != ""]
+    assert len(upcoming) == 5 and (upcoming["available_from"] > END.isoformat()).all()
+    assert len(withdrawn) == 5 and (withdrawn["available_until"] < END.isoformat()).all()
+    exclusions = pd.read_csv(path / "exclusions" / "exclusions.csv", keep_default_na=False, dtype=str)
+    assert list(exclusions.columns) == ["user_id", "item_id", "until"]
+    assert (exclusions["user_id"] == "").sum() == 3 and len(exclusions) == summary["exclusions"] == 43
+    expired = exclusions["until"].ne("") & (exclusions["until"] < END.isoformat())
+    assert 0 < expired.sum() < len(exclusions) - 3
+    promotions = pd.read_csv(path / "promotions" / "promotions.csv", dtype=str)
+    assert list(promotions.columns) == ["item_id", "from", "until"] and len(promotions) == 8
+    assert set(promotions["item_id"]).isdisjoint(exclusions.loc[exclusions["user_id"] == "", "item_id"])
 
 
 def test_scale_generator_100k_preset():

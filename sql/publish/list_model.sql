@@ -1,0 +1,2 @@
+-- The model that scored tonight's lists.
+select min(model) from release.recommendations

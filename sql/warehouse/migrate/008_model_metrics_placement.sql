@@ -1,0 +1,1 @@
+alter table model_metrics add column if not exists placement varchar
