@@ -73,6 +73,7 @@ bench: install
 
 bench-quality: install
 	$(BIN)/python -m jobs.bench.quality --out docs/benchmarks.md
+	$(BIN)/python -m jobs.bench.diversity --out docs/benchmarks.md
 
 # Does the pipeline's time-based holdout rank the families as the random test split does? (after bench-quality)
 bench-protocols: install
