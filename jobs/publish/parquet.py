@@ -37,7 +37,7 @@ from jobs.sql import literal, q_identifier, q_literal, run_sql
 
 #: Tables published per run date (partitioned) and those published whole (their full history each time).
 PARTITIONED = ("recommendations", "placement_recommendations", "popular_items", "similar_items")
-WHOLE = ("runs", "model_metrics", "champions", "items")
+WHOLE = ("runs", "model_metrics", "champions", "items", "run_monitoring", "quarantine_reasons", "run_steps")
 _RENAME_EXCHANGE = 2
 
 

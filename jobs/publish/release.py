@@ -4,6 +4,8 @@
 ``check_release`` runs every ``sql/outputs/<table>/check_*.sql`` against it and only when all pass renames it
 to ``versions/recs-<run>.duckdb``, the one name ``publish`` accepts. A failed check leaves the published
 version untouched and fails the run, listing the offending rows.
+Tonight's drift and run monitoring is measured while the release is built (``jobs.publish.monitoring``); a crossed
+threshold fails the check only with ``[monitoring] block_publish``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from jobs.config import Settings
 from jobs.faults import maybe_crash
 from jobs.files import sha256_file, write_text
 from jobs.layout import OutputLayout
+from jobs.publish import monitoring
 from jobs.publish.list_metrics import record_list_metrics
 from jobs.records import RunContext
 from jobs.score.rules import placement_items_frame
@@ -30,7 +33,7 @@ log = logging.getLogger("recs.release")
 
 #: Published tables, in build order; each has sql/outputs/<table>/build.sql and its checks beside it.
 TABLES = ("recommendations", "placement_recommendations", "popular_items", "similar_items", "runs", "model_metrics",
-          "champions", "items")
+          "champions", "items", "run_monitoring", "quarantine_reasons", "run_steps")
 
 
 class OutputCheckError(RuntimeError):
@@ -80,6 +83,7 @@ def build_release(settings: Settings, run: RunContext, con: duckdb.DuckDBPyConne
         record_list_metrics(settings, run, con)  # into the warehouse's model_metrics, copied just below
         for table in ("model_metrics", "champions", "items"):
             run_sql(con, f"outputs/{table}/build")
+        monitoring.build_tables(settings, run, con, generated_at)  # run_monitoring, quarantine_reasons, run_steps
         counts = {t: run_sql(con, "release/count_rows", table=q_identifier(t)).fetchone()[0] for t in TABLES}
         maybe_crash("release:before_detach")
         con.execute("checkpoint release")
@@ -165,6 +169,7 @@ def check_release(settings: Settings, run: RunContext, force: bool = False) -> d
                 "run_id": run.run_id, "previous_run_id": baseline["run_id"],
                 "max_coverage_drop": settings.publish.max_coverage_drop, "max_metric_drop": settings.publish.max_metric_drop,
             })
+        failures += monitoring.blocking_failures(settings, con, run, force)  # only with [monitoring] block_publish
     finally:
         con.close()
     if failures:

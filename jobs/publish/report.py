@@ -21,6 +21,8 @@ SECTIONS = (
     ("Published tables", "report/published_tables"),
     ("Recommendations by source", "report/by_source"),
     ("Placements (rules, promotions, diversity)", "report/placements"),
+    ("Monitoring (drift and run metrics against [monitoring] thresholds)", "report/monitoring"),
+    ("Quarantine reasons (rows quarantined from the files this run ingested)", "report/quarantine_reasons"),
 )
 
 
