@@ -1,0 +1,2 @@
+-- Rows of one published table (GET /health).
+select count(*) from {{ table }}
