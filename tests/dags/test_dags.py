@@ -43,10 +43,9 @@ def test_nightly_shape(dagbag):
     assert dag.max_active_runs == 1
     assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
     assert dag.get_task("publish.publish").outlets, "publishing must emit an Asset"
-    # Evaluation and scoring fan out with dynamic task mapping, and their instances are named.
+    # Evaluation and scoring fan out with dynamic task mapping (their names: test_every_mapped_task_is_named).
     for task_id in ("train.evaluate_candidate", "score.score_shard"):
-        task = dag.get_task(task_id)
-        assert task.is_mapped and task.partial_kwargs.get("map_index_template"), task_id
+        assert dag.get_task(task_id).is_mapped, task_id
     for name in ("top_n", "models", "shards", "force_publish", "holdout_scope", "holdout_stratify", "placements",
                  "diversity"):
         param = dag.params.get_param(name)
@@ -63,6 +62,16 @@ def test_nightly_shape(dagbag):
     from models.registry import MODELS
 
     assert dag.params.get_param("models").schema["items"]["enum"] == list(MODELS)
+
+
+def test_every_mapped_task_is_named(dagbag):
+    """The UI shows a mapped instance by its model or "shard i of n", not as [0] [1] [2]: every mapped task of
+    every DAG has a map_index_template (tests/e2e/test_airflow_nightly.py checks the names a real run records)."""
+    mapped = {(dag.dag_id, task.task_id): task for dag in dagbag.dags.values() for task in dag.tasks if task.is_mapped}
+    assert {("recs_nightly", "train.evaluate_candidate"), ("recs_nightly", "score.score_shard"),
+            ("recs_tune", "tune_model")} <= set(mapped)
+    for key, task in mapped.items():
+        assert task.partial_kwargs.get("map_index_template"), f"{key} has no map_index_template"
 
 
 def test_task_groups_are_the_folders_of_jobs_and_order_by_dependencies(dagbag):

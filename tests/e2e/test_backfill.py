@@ -1,8 +1,12 @@
 """A backfill through Airflow's scheduler (``airflow backfill create``) publishes the same per-day tables as
-running those days one by one, and never makes an older day current over a newer one."""
+running those days one by one, and never makes an older day current over a newer one.
+
+The backfill is made by the README's steps (`make airflow-home`, then `airflow ...` with only AIRFLOW_HOME set of
+Airflow's settings, `--max-active-runs 1`), and its days run one at a time."""
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -42,6 +46,14 @@ def airflow(env, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([BIN / "airflow", *args], env=env, capture_output=True, text=True)
 
 
+def readme_backfill_steps() -> list[list[str]]:
+    """The `.venv/bin/airflow ...` commands of the README's backfill block, without the executable."""
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"^```bash\n(make airflow-home.*?)^```", text, flags=re.S | re.M).group(1)
+    lines = block.replace("\\\n", " ").splitlines()
+    return [line.split("#")[0].split()[1:] for line in lines if line.startswith(".venv/bin/airflow ")]
+
+
 @pytest.fixture
 def standalone(tmp_path):
     """A backfill of DAYS is queued in the metadata DB, then `airflow standalone` runs it.
@@ -51,23 +63,30 @@ def standalone(tmp_path):
     """
     home = tmp_path / "backfilled"
     port = free_port()
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}:{os.environ['PATH']}",
-        "RECS_HOME": str(home),
-        "AIRFLOW_HOME": str(tmp_path / "airflow_home"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    # Only AIRFLOW_HOME of Airflow's settings, as in the README (none inherited from `make test`'s environment):
+    # dags_folder, plugins_folder, load_examples and the rest come from the airflow.cfg `make airflow-home` writes.
+    shell = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env = {**shell, "PATH": f"{BIN}:{os.environ['PATH']}", "RECS_HOME": str(home),
+           "AIRFLOW_HOME": str(tmp_path / "airflow_home")}
+    setup = subprocess.run(["make", "-s", "-o", ".venv/.installed-stamp", "airflow-home",
+                            f"AIRFLOW_HOME={env['AIRFLOW_HOME']}"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    env.update({
         # Paused at creation, then only recs_nightly is unpaused (backfills need it): recs_tune stays idle.
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-        "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
-    }
+    })
     write_sample(home / "landing", **SAMPLE)
-    for step in (["db", "migrate"], ["dags", "reserialize"], ["dags", "unpause", "recs_nightly"],
-                 ["backfill", "create", "--dag-id", "recs_nightly", "--from-date", DAYS[0], "--to-date", DAYS[-1],
-                  "--max-active-runs", "1"]):
+    steps = readme_backfill_steps()
+    assert [s[:2] for s in steps] == [["db", "migrate"], ["dags", "reserialize"], ["dags", "unpause"],
+                                      ["backfill", "create"]], steps
+    # The README's days are eleven; these are the test's two.
+    create = steps[-1]
+    for flag, day in (("--from-date", DAYS[0]), ("--to-date", DAYS[-1])):
+        create[create.index(flag) + 1] = day
+    assert create[create.index("--max-active-runs") + 1] == "1", create
+    for step in steps:
         done = airflow(env, *step)
         assert done.returncode == 0, (step, done.stderr[-3000:])
     log = (tmp_path / "standalone.log").open("w")
@@ -96,6 +115,14 @@ def test_backfill_equals_day_by_day(standalone, tmp_path):
         assert time.monotonic() < deadline, runs
         time.sleep(5)
     assert [r["state"] for r in runs] == ["success"] * len(DAYS), runs
+    # One day at a time: each started after the one before it ended.
+    runs.sort(key=lambda r: r["logical_date"])
+    for before, after in zip(runs, runs[1:]):
+        assert before["end_date"] <= after["start_date"], runs
+    # The second day found nothing new to ingest (the first took every landing file), and its task log says so.
+    logs = Path(env["AIRFLOW_HOME"]) / "logs" / "dag_id=recs_nightly" / f"run_id={runs[-1]['run_id']}"
+    ingest_log = "".join(p.read_text() for p in logs.glob("task_id=ingest.ingest_files/**/*.log"))
+    assert "0 new files in" in ingest_log and "republishes on the warehouse's data" in ingest_log, ingest_log[-3000:]
 
     # The same days one by one, in another home, without Airflow.
     one_by_one = load_settings(home=tmp_path / "one_by_one")

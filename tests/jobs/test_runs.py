@@ -100,7 +100,8 @@ def test_a_rerun_keeps_what_the_run_ingested_and_a_dead_running_row_is_marked_fa
     with caplog.at_level(logging.WARNING, logger="recs.steps"):
         steps.run_nightly(settings, run_id="night1")  # the same day again: the files are already ingested
     assert runs(settings)[0][:4] == ("night1", "published", 600, 1)
-    assert any("no new files in" in r.getMessage() for r in caplog.records)  # said, not silent
+    said = [r.getMessage() for r in caplog.records if "0 new files in" in r.getMessage()]  # said, not silent
+    assert said and "(1 already ingested)" in said[0] and "republishes on the warehouse's data" in said[0], said
     with warehouse.connect(settings) as con:  # a run that died on a full disk, before recording anything
         con.execute("insert into runs (run_id, status, started_at) values ('night0', 'running', $t)",
                     {"t": datetime(2026, 1, 1)})
