@@ -8,6 +8,9 @@
     recs query --sql "..."      any SQL over the published database (read-only)
     recs rollback RUN_ID        make an earlier published version current again
     recs status                 what is published, and the last runs
+    recs serve [--port 8800]    the HTTP read API for services (token: RECS_API_TOKEN; or --no-auth-localhost)
+
+Commands print a short summary; --json (sample, ingest, run, tune, rollback, status) prints the whole result as JSON.
 """
 
 from __future__ import annotations
@@ -25,15 +28,43 @@ from jobs.ingest.files import KINDS
 
 
 def _print_table(cursor) -> None:
-    columns = [d[0] for d in cursor.description]
     rows = cursor.fetchall()
+    _print_rows([d[0] for d in cursor.description], rows)
+    print(f"({len(rows)} rows)")
+
+
+def _print_rows(columns, rows) -> None:
+    """A plain-text table: a header, a rule, one line per row (floats to 4 places)."""
     text = [[str(c) for c in columns]] + [[f"{v:.4f}" if isinstance(v, float) else str(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in text) for i in range(len(columns))]
     for n, row in enumerate(text):
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)))
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
         if n == 0:
             print("  ".join("-" * w for w in widths))
-    print(f"({len(rows)} rows)")
+
+
+def _output(args, result, summary) -> None:
+    """``--json``: the whole result as JSON, for scripts; otherwise ``summary(result)``, a few lines for a person."""
+    if getattr(args, "json", False):
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        summary(result)
+
+
+def _ingest_summary(result: dict) -> None:
+    print(f"ingested {result['n_files_new']} new file(s) ({result['n_files_skipped']} already ingested): "
+          f"{result['n_rows_read']} rows read, {result['n_rows_loaded']} loaded, "
+          f"{result['n_rows_quarantined']} quarantined")
+    if result["new_files"]:
+        _print_rows(["file", "kind", "read", "loaded", "quarantined"],
+                    [(f["path"], f["kind"], f["n_rows_read"], f["n_rows_loaded"], f["n_rows_quarantined"])
+                     for f in result["new_files"]])
+        if result["n_files_new"] > len(result["new_files"]):
+            print(f"... and {result['n_files_new'] - len(result['new_files'])} more (--json lists the first 50)")
+    for f in result["set_aside"]:
+        print(f"{f['outcome'].replace('_', ' ')}: {f['path']}: {f['reason']}")
+    if result["n_rows_quarantined"]:
+        print("quarantined rows, with file, line, column and reason: the warehouse's quarantine table")
 
 
 def _published(settings):
@@ -51,7 +82,10 @@ def cmd_sample(args, settings) -> None:
 
     summary = write_sample(Path(args.landing) if args.landing else settings.landing_dir, end_date=args.end_date,
                            days=args.days, n_users=args.users, n_items=args.items, n_ratings=args.ratings, seed=args.seed)
-    print(json.dumps(summary, indent=2, default=str))
+    _output(args, summary, lambda s: print(
+        f"wrote {s['rows']} ratings ({s['users']} users, {s['items']} items, {s['first_date']} to {s['last_date']}, "
+        f"{s['ratings_files']} files), {s['catalogue_items']} items, {s['exclusions']} exclusions and "
+        f"{s['promotions']} promotions into {s['landing_dir']}"))
 
 
 def cmd_ingest(args, settings) -> None:
@@ -61,7 +95,7 @@ def cmd_ingest(args, settings) -> None:
         result = ingest_paths(settings, args.paths, kind=args.kind)
     except IngestError as exc:
         sys.exit(f"ingest failed: {exc}")
-    print(json.dumps(result.to_dict(), indent=2, default=str))
+    _output(args, result.to_dict(), _ingest_summary)
 
 
 def cmd_run(args, settings) -> None:
@@ -80,7 +114,22 @@ def cmd_run(args, settings) -> None:
                               skip_ingest=args.no_ingest)
     except (RunLocked, WarehouseBusy) as exc:
         sys.exit(f"recs run: {exc}")
-    print(json.dumps(summary, indent=2, default=str))
+    _output(args, summary, _run_summary)
+
+
+def _run_summary(summary: dict) -> None:
+    run, champion, ingested = summary["run"], summary["champion"], summary["ingested"]
+    print(f"run {run['run_id']}: day {run['logical_date']}, ratings before {run['as_of']}")
+    if ingested:
+        print(f"ingested: {ingested['n_files_new']} new file(s), {ingested['n_ratings_loaded']} ratings loaded, "
+              f"{ingested['n_rows_quarantined']} rows quarantined, {len(ingested['set_aside'])} file(s) set aside")
+    print(f"champion: {champion['model']} ({champion['decision']}): {champion['reason']}")
+    if summary["made_current"]:
+        print(f"published: {summary['serving']} ({summary['version']}) and {len(summary['parquet'])} Parquet paths")
+    else:
+        print(f"published to Parquet and versions/ only: {summary['held']}")
+    _print_rows(["table", "rows"], list(summary["tables"].items()))
+    print(f"report: {summary['report']}")
 
 
 def cmd_tune(args, settings) -> None:
@@ -91,7 +140,9 @@ def cmd_tune(args, settings) -> None:
                                      "models": args.models.split(",") if args.models else None})
     freeze_tuning_snapshot(settings, datetime.fromisoformat(args.as_of) if args.as_of else None)
     results = [tune_model(settings, model) for model in settings.train.models]
-    print(json.dumps(results, indent=2, default=str))
+    _output(args, results, lambda rows: _print_rows(
+        ["study", "new trials", "trials", "best trial's value", "kept params' value", "decision"],
+        [(r["study"], r["trials_new"], r["trials_total"], r["best_value"], r["value"], r["decision"]) for r in rows]))
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -130,16 +181,43 @@ def cmd_rollback(args, settings) -> None:
     from jobs.clock import utcnow
     from jobs.publish.swap import rollback
 
-    print(json.dumps(rollback(settings, args.run_id, utcnow()), indent=2))
+    _output(args, rollback(settings, args.run_id, utcnow()), lambda r: print(
+        f"{r['serving']} serves run {args.run_id} again ({r['version']}), pinned until a run is published with "
+        "force_publish"))
+
+
+def cmd_serve(args, settings) -> None:
+    from jobs.api.auth import ServeRefused
+    from jobs.api.server import serve
+
+    try:
+        serve(settings, host=args.host, port=args.port, no_auth_localhost=args.no_auth_localhost)
+    except ServeRefused as exc:
+        sys.exit(f"recs serve: {exc}")
 
 
 def cmd_status(args, settings) -> None:
     from jobs.publish.release import current
     from jobs.sql import run_sql
 
-    print("published:", json.dumps(current(settings)))
-    if settings.layout.serving.exists():
-        _print_table(run_sql(_published(settings), "serving/latest_runs"))
+    published = current(settings)
+    runs = run_sql(_published(settings), "serving/latest_runs") if settings.layout.serving.exists() else None
+    if args.json:
+        rows = [dict(zip([d[0] for d in runs.description], row)) for row in runs.fetchall()] if runs else []
+        print(json.dumps({"published": published, "runs": rows}, indent=2, default=str))
+        return
+    if published is None:
+        print(f"nothing published yet in {settings.layout.serving.parent}")
+    else:
+        print(f"published: run {published['run_id']} (day {published.get('run_date')}), {published['version']}, "
+              f"at {published['published_at']}" + (", pinned by recs rollback" if published.get("pinned") else ""))
+    if runs:
+        _print_table(runs)
+
+
+def _json_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the whole result as JSON (for scripts) instead "
+                                                             "of a short summary")
 
 
 def _holdout_arguments(parser: argparse.ArgumentParser) -> None:
@@ -165,11 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--items", type=int, default=500)
     p.add_argument("--ratings", type=int, default=60_000)
     p.add_argument("--seed", type=int, default=42)
+    _json_argument(p)
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("ingest", help="load files from anywhere (exactly once each)")
     p.add_argument("paths", nargs="+")
     p.add_argument("--kind", choices=list(KINDS), default="ratings")
+    _json_argument(p)
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("run", help="run the whole nightly pipeline here, without Airflow")
@@ -187,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--diversity", type=float, help="diversity in [0, 1] for every placement tonight, instead of "
                                                    "each placement's own")
     _holdout_arguments(p)
+    _json_argument(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("tune", help="tune models with Optuna (resumes the persistent study)")
@@ -195,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=float, help="time budget per model (default: [tune] minutes)")
     p.add_argument("--as-of", help="tune on ratings before this ISO timestamp (default: all)")
     _holdout_arguments(p)
+    _json_argument(p)
     p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("recommend", help="print a user's published recommendations")
@@ -210,10 +292,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rollback", help="make an earlier published version current")
     p.add_argument("run_id")
+    _json_argument(p)
     p.set_defaults(func=cmd_rollback)
 
     p = sub.add_parser("status", help="what is published, and the last runs")
+    _json_argument(p)
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("serve", help="the HTTP read API over the published version (README: 'Serving over HTTP')")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8800, help="port (default 8800)")
+    p.add_argument("--no-auth-localhost", action="store_true",
+                   help="serve without a token, on a loopback address only (refuses any other --host)")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

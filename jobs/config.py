@@ -3,7 +3,8 @@
 One frozen object is built per task or command (``load_settings``, then ``with_params`` for a trigger's
 overrides) and passed down; nothing else reads the environment or the config file, so tests can build settings
 for a temporary RECS_HOME without touching globals. Environment variables: ``RECS_HOME``, ``RECS_CONFIG``,
-``RECS_TRAIN_QUEUE`` (``[airflow] train_queue``) and ``RECS_DEVICE`` (``[train] device``).
+``RECS_TRAIN_QUEUE`` (``[airflow] train_queue``), ``RECS_DEVICE`` (``[train] device``) and ``RECS_API_TOKEN``
+(``[serve] token``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "recs.toml"
 SQL_DIR = PROJECT_ROOT / "sql"
 #: Environment variables that override one setting each: variable -> (section, key).
-ENV_OVERRIDES = {"RECS_TRAIN_QUEUE": ("airflow", "train_queue"), "RECS_DEVICE": ("train", "device")}
+ENV_OVERRIDES = {"RECS_TRAIN_QUEUE": ("airflow", "train_queue"), "RECS_DEVICE": ("train", "device"),
+                 "RECS_API_TOKEN": ("serve", "token")}
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,16 @@ class AirflowSettings:
     retry_delay_seconds: float = 120.0
 
 
+@dataclass(frozen=True)
+class ServeSettings:
+    """``recs serve``, the HTTP read API (``jobs.api``)."""
+
+    #: The bearer token clients send (``Authorization: Bearer <token>``); env RECS_API_TOKEN overrides it.
+    token: str = ""
+    #: The largest ``top`` a request may ask for.
+    max_top: int = 100
+
+
 #: The placement ``recommendations`` holds; every other placement lands in ``placement_recommendations``.
 DEFAULT_PLACEMENT = "default"
 _PLACEMENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -171,6 +183,28 @@ class Placement:
         return int(self.top_n) or int(score_top_n)
 
 
+@dataclass(frozen=True)
+class MonitoringSettings:
+    """Thresholds of the drift and run metrics measured every night (the ``run_monitoring`` table): crossing one
+    logs a warning naming metric, value and threshold; it fails the run only with ``block_publish``."""
+
+    #: Population stability index of tonight's rating values against the previous interval's.
+    max_psi: float = 0.2
+    #: Share of tonight's ratings by users (of items) with no rating before tonight's interval.
+    max_new_user_share: float = 0.5
+    max_new_item_share: float = 0.5
+    #: Mean share of a user's items tonight that were not in their previous published list.
+    max_churn: float = 0.9
+    #: Gini coefficient of how often catalogue items appear in tonight's lists.
+    max_gini: float = 0.95
+    #: Distinct items recommended / catalogue items.
+    min_coverage: float = 0.01
+    #: Share of users served by the popularity fallback instead of the champion.
+    max_fallback_share: float = 0.5
+    #: A crossed threshold fails the run (nothing published; the previous version stays served) unless forced.
+    block_publish: bool = False
+
+
 SECTIONS: dict[str, type] = {
     "ingest": IngestSettings,
     "train": TrainSettings,
@@ -180,6 +214,8 @@ SECTIONS: dict[str, type] = {
     "publish": PublishSettings,
     "warehouse": WarehouseSettings,
     "airflow": AirflowSettings,
+    "serve": ServeSettings,
+    "monitoring": MonitoringSettings,
 }
 
 
@@ -196,6 +232,8 @@ class Settings:
     publish: PublishSettings = field(default_factory=PublishSettings)
     warehouse: WarehouseSettings = field(default_factory=WarehouseSettings)
     airflow: AirflowSettings = field(default_factory=AirflowSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
     #: Tonight's placements, the default first (``[placements.*]``; a trigger's ``placements`` picks some).
     placements: tuple[Placement, ...] = (Placement(),)
 

@@ -32,7 +32,10 @@ DOCUMENTED = (
     "runs/<run>/scores/part-<shard>.parquet",
     "runs/<run>/scores/placements/<placement>-part-<shard>.parquet",
     "runs/<run>/similar/<method>.parquet",
+    "runs/<run>/steps/<step>.json",
     "reports/<run>.md",
+    "reports/<run>.html",
+    "screenshots/<name>.png",
     "tuning/snapshot/",
     "tuning/<model>.best.json",
     "optuna/journal.log",
@@ -100,8 +103,16 @@ class RunFiles:
     def similar_file(self, method: str) -> Path:
         return self.similar / f"{method}.parquet"
 
+    @property
+    def steps(self) -> Path:
+        return self.root / "steps"
+
+    def step_file(self, step: str, label: str | None = None) -> Path:
+        """The timing record of one step (``<step>-<label>.json`` for a mapped one: shard, model)."""
+        return self.steps / (f"{step}-{label}.json" if label else f"{step}.json")
+
     #: Folders a step rewrites from scratch when a run is started again (the snapshot is frozen anew).
-    RESTARTED = ("scores", "similar", "metrics", "models")
+    RESTARTED = ("scores", "similar", "metrics", "models", "steps")
 
 
 @dataclass(frozen=True)
@@ -183,6 +194,15 @@ class OutputLayout:
 
     def report(self, key: str) -> Path:
         return self.reports / f"{key}.md"
+
+    def report_html(self, key: str) -> Path:
+        """The run's report with plots, self-contained (inline SVG and CSS), beside the markdown one."""
+        return self.reports / f"{key}.html"
+
+    @property
+    def screenshots(self) -> Path:
+        """Screenshots of the Recommendations view that tests/e2e/test_browser.py takes (``<name>.png``)."""
+        return self.root / "screenshots"
 
     @property
     def tuning(self) -> RunFiles:

@@ -13,10 +13,12 @@ rows and nothing else. Each step is also a fault-injection point (``before:<step
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import os
 import shutil
 import sys
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,17 +33,50 @@ log = logging.getLogger("recs.steps")
 Params = dict[str, Any] | None
 
 
+#: The argument that labels each instance of a mapped step (its file ``steps/<step>-<label>.json``).
+_STEP_LABELS = {"score_shard": "shard", "evaluate_candidate": "model"}
+#: Steps whose first argument is not the run but whose result is (they start it).
+_RETURNS_THE_RUN = ("freeze_snapshot",)
+
+
 def _step(fn):
-    """Mark a step: fault injection can kill the process just before or just after it (tests)."""
+    """Mark a step: fault injection can kill the process just before or just after it (tests); a step of a run
+    (its first argument the run, or its result for freeze_snapshot) that succeeds leaves its timing in
+    ``runs/<run>/steps/`` (``_record_step``)."""
+    signature = inspect.signature(fn)
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
         maybe_crash(f"before:{fn.__name__}")
+        started_at, clock = utcnow(), time.perf_counter()
         result = fn(*args, **kwargs)
+        _record_step(fn.__name__, signature.bind_partial(*args, **kwargs).arguments, result, started_at,
+                     time.perf_counter() - clock)
         maybe_crash(f"after:{fn.__name__}")
         return result
 
     return run
+
+
+def _record_step(name: str, arguments: dict[str, Any], result: Any, started_at: datetime, seconds: float) -> None:
+    """A tiny JSON per step attempt: ``runs/<run>/steps/<step>[-<label>].json`` (run id, step, label, started
+    and finished at, seconds), which build_release loads into run_steps. Never fails the step."""
+    raw = result if name in _RETURNS_THE_RUN else next(iter(arguments.values()), None)
+    if not isinstance(raw, RunContext | dict) or not (raw.run_id if isinstance(raw, RunContext) else raw.get("run_id")):
+        return
+    try:
+        from jobs.files import write_json
+        from jobs.records import run_key
+
+        run = RunContext.from_xcom(raw)
+        settings = arguments.get("settings") or load_settings()  # the layout does not depend on params
+        label = arguments.get(_STEP_LABELS.get(name, ""))
+        label = None if label is None else str(label)
+        path = settings.layout.run(run.key).step_file(name, run_key(label) if label else None)
+        write_json(path, {"run_id": run.run_id, "step": name, "label": label, "started_at": started_at.isoformat(),
+                          "finished_at": utcnow().isoformat(), "seconds": seconds})
+    except Exception:  # a timing record is never worth a failed step
+        log.warning("could not record the timing of step %s", name, exc_info=True)
 
 
 def _settings(settings: Settings | None, params: Params) -> Settings:
@@ -81,8 +116,9 @@ def ingest_files(params: Params = None, settings: Settings | None = None, run_id
         runlock.claim(settings, run_id, _orchestrator(settings_given))
     result = ingest_landing(settings, as_of=utcnow(), run_id=run_id)
     if result.n_files_new == 0:
-        log.warning("no new files in %s: tonight retrains and republishes on the ratings already in the warehouse",
-                    settings.landing_dir)
+        log.warning("0 new files in %s (%d already ingested): tonight retrains and republishes on the warehouse's "
+                    "data, the ratings already ingested; land new files in %s/ratings for new ratings",
+                    settings.landing_dir, len(result.files), settings.landing_dir)
     return result.to_dict()
 
 
@@ -241,11 +277,13 @@ def publish(run: RunContext | dict, params: Params = None, settings: Settings | 
 @_step
 def write_report(run: RunContext | dict, params: Params = None, settings: Settings | None = None) -> dict[str, Any]:
     from jobs.publish.report import write_report
+    from jobs.ui.report import write_html_report
 
     settings, run = _begin(run, params, settings)
     path = write_report(settings, run)
+    html_path = write_html_report(settings, run)  # the same report with plots, beside it
     runlock.release(settings, run.run_id)  # the run is over
-    return {"report": str(path)}
+    return {"report": str(path), "html_report": str(html_path)}
 
 
 def on_failure(run_id: str, message: str, params: Params = None) -> None:

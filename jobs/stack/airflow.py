@@ -115,6 +115,7 @@ def environment(config: StackConfig) -> dict[str, str]:
     env.update({
         "AIRFLOW_HOME": str(config.airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),  # the Recommendations view
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": pg.url,
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{config.base_url}/execution/",
         "AIRFLOW__API__BASE_URL": config.base_url,

@@ -22,7 +22,7 @@ def test_every_documented_path_is_one_the_layout_builds(tmp_path):
         layout.parquet_marker, layout.parquet_staging("<run>"), run.snapshot, run.popular_items,
         run.metrics_file("<model>"), run.per_user_file("<model>"), run.artifact("<model>"), run.score_part(0),
         run.placement_part("<placement>", 0),
-        run.similar_file("<method>"), layout.report("<run>"), layout.tuning.snapshot, layout.best_params("<model>"),
+        run.similar_file("<method>"), run.step_file("<step>"), layout.report("<run>"), layout.report_html("<run>"), layout.screenshots / "<name>.png", layout.tuning.snapshot, layout.best_params("<model>"),
         layout.optuna_journal,
     ]
     folders = {run.snapshot, layout.tuning.snapshot, layout.parquet_staging("<run>")}
@@ -31,3 +31,4 @@ def test_every_documented_path_is_one_the_layout_builds(tmp_path):
     assert shown == list(DOCUMENTED)
     assert OutputLayout.version_key(layout.version("night_1")) == "night_1"
     assert Path(run.score_parts_glob).parent == run.scores
+    assert run.step_file("score_shard", "3").name == "score_shard-3.json"
