@@ -64,6 +64,11 @@ class TrainSettings:
     gate_tolerance: float = 0.0
     gate_min_z: float = 2.0
     seed: int = 42
+    #: The night's training budget: a candidate whose estimated fits (models.cost) would take the night past it is
+    #: skipped tonight, with its reason in the log and the report (jobs.train.budget).
+    night_budget_minutes: float = 60.0
+    #: This machine's speed relative to the reference machine the estimates were measured on (2 = twice as fast).
+    machine_speed: float = 1.0
     #: torch device for training and scoring ("cpu", "cuda", "cuda:1"); "" = CUDA when present, else the CPU.
     device: str = ""
 

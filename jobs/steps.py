@@ -169,11 +169,12 @@ def freeze_snapshot(run_id: str, interval_start: datetime | None = None, interva
 
 def candidates(run: RunContext | dict, params: Params = None, settings: Settings | None = None) -> list[str]:
     """What to evaluate tonight: the trigger's models (or the configured ones), plus the reigning champion's
-    configuration when none of them is it (the gate judges both on tonight's holdout)."""
+    configuration when none of them is it (the gate judges both on tonight's holdout), less those the night's
+    time budget cannot afford (skipped with their reason: ``jobs.train.budget``)."""
     from jobs.train.gate import candidates_for
 
     settings, run = _begin(run, params, settings)
-    with warehouse.connect(settings, read_only=True) as con:
+    with warehouse.connect(settings) as con:  # records the candidates the time budget skips
         return candidates_for(settings, con, run)
 
 

@@ -55,8 +55,10 @@ def write_report(settings: Settings, run: RunContext) -> Path:
     sections += ["## Business rules in force at the cut-off (ids the snapshot does not know are counted, not errors)",
                  _rule_counts(settings, run)]
     with warehouse.connect(settings, read_only=True) as con:
-        cursor = run_sql(con, "staging/set_aside_for_run", {"run_id": run.run_id})
-        set_aside = markdown_table(cursor)
-    sections += ["## Landing files not ingested (set aside or deferred; see the warehouse's set_aside_files)",
+        set_aside = markdown_table(run_sql(con, "staging/set_aside_for_run", {"run_id": run.run_id}))
+        skipped = markdown_table(run_sql(con, "report/skipped_candidates", {"run_id": run.run_id}))
+    sections += ["## Candidates skipped tonight ([train] night_budget_minutes; estimates from models/cost.py)",
+                 skipped if skipped.count("\n") > 1 else "None.",
+                 "## Landing files not ingested (set aside or deferred; see the warehouse's set_aside_files)",
                  set_aside if set_aside.count("\n") > 1 else "None."]
     return write_text(settings.layout.report(run.key), "\n\n".join(sections) + "\n")

@@ -137,12 +137,24 @@ def _same_config(settings: Settings, reign: Reign, model: str) -> bool:
 
 
 def candidates_for(settings: Settings, con: duckdb.DuckDBPyConnection, run: RunContext) -> list[str]:
-    """Tonight's candidates (``train.models``), plus ``REIGNING`` when none of them is the champion's configuration."""
+    """Tonight's candidates (``train.models``), plus ``REIGNING`` when none of them is the champion's configuration,
+    less those the night's time budget cannot afford (``jobs.train.budget``: skipped, with the reason recorded)."""
+    from jobs.train import budget
+
     models = list(settings.train.models)
     reign = previous_reign(con, run.run_id)
-    if reign is not None and not any(_same_config(settings, reign, model) for model in models):
+    reigning = [m for m in models if reign is not None and _same_config(settings, reign, m)]
+    if reign is not None and not reigning:
         models.append(REIGNING)
-    return models
+    shape = budget.snapshot_shape(con, settings.layout.run(run.key))
+    charges = [budget.charge(settings, key, reign.model if key == REIGNING else key,
+                             (reign.params or candidate_params(settings, reign.model)) if key == REIGNING
+                             else candidate_params(settings, key), shape, protected=key == REIGNING or key in reigning)
+               for key in models]
+    seconds = settings.train.night_budget_minutes * 60
+    kept, skipped = budget.within_budget(charges, seconds)
+    budget.record_skipped(con, run, charges, skipped, seconds)
+    return kept
 
 
 def _reigning_entry(settings: Settings, reign: Reign | None, metrics: dict[str, dict[str, Any]],
