@@ -24,7 +24,7 @@ export PATH := $(BIN):$(PATH)
 SAMPLE_END ?= 2026-11-20
 DEMO_DATE ?= 2026-11-21
 
-.PHONY: install demo test test-fast sample airflow airflow-home airflow-celery airflow-celery-down lint bench bench-quality bench-protocols bench-executors bench-serve clean lock
+.PHONY: install demo test test-fast sample airflow airflow-home airflow-celery airflow-celery-down lint bench bench-quality bench-protocols bench-executors bench-serve bench-costs clean lock
 
 install: $(STAMP)
 
@@ -90,6 +90,10 @@ bench-protocols: install
 # The 5M night in process, on LocalExecutor and on Celery with two workers (the native stack), per step.
 bench-executors: install
 	$(BIN)/python -m jobs.bench.executors --size 5M --out docs/benchmarks.md
+
+# Each family's fit-time estimate (models/cost.py, what [train] night_budget_minutes charges) against the fit, measured.
+bench-costs: install
+	$(BIN)/python -m jobs.bench.costs --out docs/benchmarks.md
 
 # `recs serve` under 16 connections: steady, then while 20 versions are published (errors, mixed versions).
 bench-serve: install
