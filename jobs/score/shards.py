@@ -30,10 +30,11 @@ from jobs.files import replacing
 from jobs.records import Champion, RunContext
 from jobs.score.placements import ChunkScores, Lists, PlacementPlan
 from jobs.score.rules import load_rules, summary
-from jobs.train.candidates import load_artifact, train_options
+from jobs.score.similar import similarity_model
+from jobs.train.candidates import load_artifact
 from jobs.train.snapshot import load_snapshot
 from models.base import Recommender
-from models.registry import available, build
+from models.registry import available
 from models.topk import TopK, chunk_users_for, to_rows
 
 log = logging.getLogger("recs.score")
@@ -73,7 +74,7 @@ def _similarity(settings: Settings, model: Recommender, data: Any, plans_need: b
     features = data.item_features
     if "content_tfidf" in available() and features is not None and not features.isna().all().all():
         log.info("champion %s has no item similarity: diversity re-ranks with content similarity", model.name)
-        return ItemSimilarity.from_model(build("content_tfidf").fit(data, train_options(settings)))
+        return ItemSimilarity.from_model(similarity_model("content_tfidf", data, settings))
     log.warning("diversity skipped tonight: champion %s has no item similarity and there is no item metadata",
                 model.name)
     return None

@@ -26,6 +26,15 @@ from models.topk import TopK, to_rows, topk_masked
 
 log = logging.getLogger("recs.similar")
 
+#: Params of a method's model when it is fitted only for its item-item view: content TF-IDF's similarities are its
+#: item vectors alone, so the users' learned profiles (a ridge regression per user, most of its fit) are skipped.
+SIMILARITY_ONLY: dict[str, dict[str, object]] = {"content_tfidf": {"profile": "mean"}}
+
+
+def similarity_model(method: str, data: Any, settings: Settings) -> Recommender:
+    """``method``'s model fitted on ``data`` for its item similarities only (``SIMILARITY_ONLY``)."""
+    return build(method, SIMILARITY_ONLY.get(method)).fit(data, train_options(settings))
+
 
 def top_similar(model: Recommender, item_ids: np.ndarray, k: int, method: str, chunk: int = 1024,
                 allowed: np.ndarray | None = None) -> pa.Table:
@@ -91,4 +100,4 @@ def _method_model(settings: Settings, files: Any, champion: Champion, method: st
     if features is None or features.isna().all().all():
         log.info("no item metadata; %s similar items skipped", method)
         return None
-    return build(method).fit(data, train_options(settings)), data.item_ids, method
+    return similarity_model(method, data, settings), data.item_ids, method

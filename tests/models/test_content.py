@@ -185,3 +185,15 @@ def test_load_item_embeddings_aligns_by_id(tmp_path) -> None:
     pd.DataFrame({"item_id": ["a", "b"], "vector": [[1.0], [1.0, 2.0]]}).to_parquet(path)
     with pytest.raises(ValueError, match="different lengths"):
         load_item_embeddings(path, np.array(["a", "b"], dtype=object))
+
+
+def test_item_similarities_do_not_depend_on_the_user_profiles(synthetic, model) -> None:
+    """similar_items fits content with profile='mean' (jobs.score.similar.SIMILARITY_ONLY): same item view,
+    without the per-user regressions."""
+    from jobs.score.similar import SIMILARITY_ONLY
+
+    data = synthetic.train
+    light = ContentTFIDF(ContentTFIDFConfig(**SIMILARITY_ONLY["content_tfidf"])).fit(data, OPTIONS)
+    assert model.config.profile == "learned" and light.user_vectors is None
+    items = np.arange(data.n_items)
+    assert torch.equal(light.similar_items(items), model.similar_items(items))
