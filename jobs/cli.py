@@ -155,14 +155,12 @@ def cmd_recommend(args, settings) -> None:
     from jobs.sql import run_sql
 
     con = _published(settings)
-    if args.placement == DEFAULT_PLACEMENT:
-        _print_table(run_sql(con, "serving/user_recommendations", {"user_id": args.user_id}))
-        return
-    known = [row[0] for row in run_sql(con, "serving/placements").fetchall()]
-    if args.placement not in known:
-        sys.exit(f"recs recommend: no placement {args.placement!r} in the published version; it has: "
-                 f"{', '.join([DEFAULT_PLACEMENT, *known])}")
-    _print_table(run_sql(con, "serving/user_placement", {"user_id": args.user_id, "placement": args.placement}))
+    if args.placement != DEFAULT_PLACEMENT:
+        known = [row[0] for row in run_sql(con, "serving/placements").fetchall()]
+        if args.placement not in known:
+            sys.exit(f"recs recommend: no placement {args.placement!r} in the published version; it has: "
+                     f"{', '.join([DEFAULT_PLACEMENT, *known])}")
+    _print_table(run_sql(con, "serving/user_list", {"user_id": args.user_id, "placement": args.placement}))
 
 
 def cmd_query(args, settings) -> None:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from jobs.config import Settings
 from jobs.records import RunContext
-from jobs.score.rules import allowed_items, placement_items_frame
+from jobs.score.rules import placement_frame, rules_connection
 from jobs.sql import run_sql
 from jobs.train.snapshot import load_snapshot
 from models.metrics import intra_list_diversity, item_vectors, novelty
@@ -42,8 +42,12 @@ def list_figures(settings: Settings, run: RunContext, lists: pd.DataFrame, model
     vectors = item_vectors(data.matrix, seed=settings.train.seed)
     counts = np.diff(data.matrix.tocsc().indptr)
     item_index = pd.Series(np.arange(data.n_items), index=data.item_ids.astype(str))
-    eligible = placement_items_frame(files, settings.placements, run.as_of).groupby("placement").size()
-    ruled_out = int((~allowed_items(files, run.as_of, data.n_items)).sum())
+    con = rules_connection(files)
+    try:
+        eligible = {p.name: len(placement_frame(con, p, run.as_of)) for p in settings.placements}
+        ruled_out = int(run_sql(con, "rules/rule_counts", {"as_of": run.as_of}).df()["items_ruled_out"].iloc[0])
+    finally:
+        con.close()
     out: list[dict[str, Any]] = []
     for placement in settings.placements:
         k = placement.length(settings.score.top_n)

@@ -34,7 +34,6 @@ from jobs.score.similar import similarity_model
 from jobs.train.candidates import load_artifact
 from jobs.train.snapshot import load_snapshot
 from models.base import Recommender
-from models.registry import available
 from models.topk import TopK, chunk_users_for, to_rows
 
 log = logging.getLogger("recs.score")
@@ -71,12 +70,11 @@ def _similarity(settings: Settings, model: Recommender, data: Any, plans_need: b
 
     if model.supports_similar_items:
         return ItemSimilarity.from_model(model)
-    features = data.item_features
-    if "content_tfidf" in available() and features is not None and not features.isna().all().all():
+    content = similarity_model("content_tfidf", data, settings)
+    if content is not None:
         log.info("champion %s has no item similarity: diversity re-ranks with content similarity", model.name)
-        return ItemSimilarity.from_model(similarity_model("content_tfidf", data, settings))
-    log.warning("diversity skipped tonight: champion %s has no item similarity and there is no item metadata",
-                model.name)
+        return ItemSimilarity.from_model(content)
+    log.warning("diversity skipped tonight: champion %s has no item similarity, nor content similarity", model.name)
     return None
 
 

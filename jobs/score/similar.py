@@ -31,8 +31,16 @@ log = logging.getLogger("recs.similar")
 SIMILARITY_ONLY: dict[str, dict[str, object]] = {"content_tfidf": {"profile": "mean"}}
 
 
-def similarity_model(method: str, data: Any, settings: Settings) -> Recommender:
-    """``method``'s model fitted on ``data`` for its item similarities only (``SIMILARITY_ONLY``)."""
+def similarity_model(method: str, data: Any, settings: Settings) -> Recommender | None:
+    """``method``'s model fitted on ``data`` for its item similarities only (``SIMILARITY_ONLY``); None, saying
+    why, when this install lacks it or the snapshot has no item metadata for it."""
+    if method not in available():
+        log.warning("similar-items method %s is not available in this install; skipped", method)
+        return None
+    features = data.item_features
+    if features is None or features.isna().all().all():
+        log.info("no item metadata; %s similarities skipped", method)
+        return None
     return build(method, SIMILARITY_ONLY.get(method)).fit(data, train_options(settings))
 
 
@@ -92,12 +100,6 @@ def _method_model(settings: Settings, files: Any, champion: Champion, method: st
             log.info("champion %s has no item-item similarity; skipped", champion.model)
             return None
         return model, snapshot_ids(settings.layout.run(champion.run_key), "items"), champion.model
-    if method not in available():
-        log.warning("similar-items method %s is not available in this install; skipped", method)
-        return None
     data = load_snapshot(files).data
-    features = data.item_features
-    if features is None or features.isna().all().all():
-        log.info("no item metadata; %s similar items skipped", method)
-        return None
-    return similarity_model(method, data, settings), data.item_ids, method
+    model = similarity_model(method, data, settings)
+    return None if model is None else (model, data.item_ids, method)

@@ -118,7 +118,7 @@ def lookup_user(con: duckdb.DuckDBPyConnection, run_files: Callable[[str], RunFi
     the rated item most similar to it under the champion's item-item similarities (``similar_items`` rows whose
     method is the champion model). ``run_files`` maps a run key to its folder (``settings.layout.run``)."""
     found = UserLookup(user_id=user_id, placement=placement)
-    found.recommendations = fetch(con, "ui/user_recommendations", {"user_id": user_id, "placement": placement})
+    found.recommendations = fetch(con, "serving/user_list", {"user_id": user_id, "placement": placement})
     rows = found.recommendations.dicts() if found.recommendations else []
     if not rows:
         found.notes.append(f"user {user_id} has no published list" + (f" in placement {placement}" if placement else ""))

@@ -1,10 +1,11 @@
--- A user's published list (the default placement, or $placement), with the items' titles and genres.
+-- A user's published list in the default placement ($placement null or 'default': recommendations) or a named one
+-- (placement_recommendations), with the items' titles and genres: `recs recommend` and the Recommendations view.
 with lists as (
-    select user_id, rank, item_id, score, promoted, model, run_id, 'default' as placement
+    select user_id, rank, item_id, score, promoted, model, run_id
     from recommendations
     where $placement is null or $placement = 'default'
     union all by name
-    select user_id, rank, item_id, score, promoted, model, run_id, placement
+    select user_id, rank, item_id, score, promoted, model, run_id
     from placement_recommendations
     where $placement is not null and placement = $placement
 )
