@@ -32,3 +32,9 @@ class Popularity(Recommender):
 
     def score(self, users: np.ndarray) -> torch.Tensor:
         return self.item_scores.unsqueeze(0).expand(len(users), -1).clone()
+
+    def dot_factors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Popularity as a one-factor model (every user 1, every item its count): the shared top-k then walks
+        the items from the most popular down and stops past each user's k-th unseen one (``models.topk.topk_dot``)
+        instead of writing and sorting a dense row of equal scores per user (12.9 s of the 20M night's evaluation)."""
+        return torch.ones((self.n_users, 1), dtype=torch.float32), self.item_scores.unsqueeze(1)
