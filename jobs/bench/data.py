@@ -102,16 +102,18 @@ def dataset(size: str, root: Path, seed: int = 42) -> DataSet:
     return DataSet(folder=folder, **info)
 
 
-def fresh_home(data: DataSet, root: Path) -> Path:
-    """An empty RECS_HOME for one benchmark run of ``data``: history and items in landing/, stored iALS params."""
-    home = root / "homes" / data.size
+def fresh_home(data: DataSet, root: Path, stored_params: bool = True, name: str | None = None) -> Path:
+    """An empty RECS_HOME ``root/homes/<name>`` (default: the size) for one benchmark run of ``data``: history and
+    items in landing/, and (``stored_params``) iALS's stored params."""
+    home = root / "homes" / (name or data.size)
     shutil.rmtree(home, ignore_errors=True)
     (home / "landing" / "ratings").mkdir(parents=True)
     (home / "landing" / "items").mkdir(parents=True)
     _link(data.history, home / "landing" / "ratings" / data.history.name)
     _link(data.items_file, home / "landing" / "items" / data.items_file.name)
-    best = OutputLayout(home / "outputs").best_params("ials")
-    write_json(best, {"model": "ials", "study": "benchmark", "params": IALS_PARAMS})
+    if stored_params:
+        best = OutputLayout(home / "outputs").best_params("ials")
+        write_json(best, {"model": "ials", "study": "benchmark", "params": IALS_PARAMS})
     return home
 
 

@@ -79,16 +79,19 @@ class Meter:
         setattr(module, attr, timed)
 
 
-def run_night(size: str, root: Path, seed: int = 42, shards: int = 1) -> dict[str, Any]:
+def run_night(size: str, root: Path, seed: int = 42, shards: int = 1, default_config: bool = False) -> dict[str, Any]:
+    """One night at ``size``: popularity and iALS with stored params (the benchmark's fast night), or with
+    ``default_config`` the candidates, params and budget of the default recs.toml, as a new user gets them."""
     from jobs import steps
     from jobs.config import load_settings
     from jobs.ingest import ingest_paths
     from jobs.train import candidates
 
     data = dataset(size, root, seed)
-    home = fresh_home(data, root)
-    settings = load_settings(home).with_overrides(
-        train={"models": ("popularity", "ials")}, score={"top_n": 100, "shards": shards})
+    home = fresh_home(data, root, stored_params=not default_config, name=f"{size}-default" if default_config else size)
+    settings = load_settings(home)
+    train = {} if default_config else {"models": ("popularity", "ials")}
+    settings = settings.with_overrides(train=train, score={"top_n": 100, "shards": shards})
     meter = Meter()
     history = home / "landing" / "ratings" / data.history.name
     started = time.perf_counter()
@@ -100,6 +103,9 @@ def run_night(size: str, root: Path, seed: int = 42, shards: int = 1) -> dict[st
     meter.wrap(steps, "ingest_files", lambda *a, **k: "ingest (the day's file)")
     meter.wrap(steps, "freeze_snapshot", lambda *a, **k: "freeze snapshot")
     meter.wrap(steps, "evaluate_candidate", lambda run, model, *a, **k: f"evaluate candidate {model}")
+    evaluated: list[str] = []  # what the time budget let through (the rest is in skipped_candidates)
+    choose = steps.candidates
+    steps.candidates = lambda *a, **k: evaluated.extend(choose(*a, **k)) or list(evaluated)
     fits: dict[str, int] = {}
 
     def fit_label(model: Any, data: Any, *args: Any, **kwargs: Any) -> str:
@@ -122,6 +128,9 @@ def run_night(size: str, root: Path, seed: int = 42, shards: int = 1) -> dict[st
     night_row = next(r for r in meter.rows if r["step"] == "whole night")
     return {
         "size": size,
+        "default_config": default_config,
+        "models": list(settings.train.models),
+        "evaluated": evaluated,
         "data": to_dict(data),
         "home": str(home),
         "run_dir": str(settings.layout.run(RunContext.from_xcom(night["run"]).key).root),
@@ -144,10 +153,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path("outputs/bench"))
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--shards", type=int, default=1)
+    parser.add_argument("--default-config", action="store_true",
+                        help="the default recs.toml's candidates and budget, no stored params (a new user's night)")
     parser.add_argument("--out", type=Path, required=True, help="write the measurements here (JSON)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    result = run_night(args.size, args.root.resolve(), args.seed, args.shards)
+    result = run_night(args.size, args.root.resolve(), args.seed, args.shards, args.default_config)
     args.out.write_text(json.dumps(result, indent=2, default=str))
     return 0
 

@@ -32,7 +32,8 @@ from jobs.bench.data import BENCH_SIZES, IALS_PARAMS, parse_sizes
 
 START, END = "<!-- scale:start -->", "<!-- scale:end -->"
 #: The issue's targets, checked on the largest size run.
-TARGETS = {"ingest_rows_per_s": 1_000_000, "night_seconds": 600, "night_rss_mb": 10 * 1024, "train_ratio": 1.5}
+TARGETS = {"ingest_rows_per_s": 1_000_000, "night_seconds": 600, "night_rss_mb": 10 * 1024, "train_ratio": 1.5,
+           "default_night_seconds": 300, "default_night_rss_mb": 10 * 1024}
 
 
 def _child(module: str, args: list[str], out: Path) -> dict[str, Any]:
@@ -64,7 +65,7 @@ def load_average() -> str:
         return "unknown"
 
 
-def run(sizes: list[str], root: Path) -> dict[str, Any]:
+def run(sizes: list[str], root: Path, default_night: bool = True) -> dict[str, Any]:
     root.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"sizes": {}, "machine": machine(), "started": datetime.now(UTC).isoformat(timespec="seconds"),
                                "load_before": load_average()}
@@ -75,6 +76,10 @@ def run(sizes: list[str], root: Path) -> dict[str, Any]:
         results["sizes"][size] = {"night": night, "kernels": kernels, "seconds": time.perf_counter() - started,
                                   "load_after": load_average()}
         print(summary_line(size, night, kernels), flush=True)
+    if default_night and sizes:  # what a new user gets at the largest size: the default recs.toml, nothing tuned
+        size = sizes[-1]
+        results["default_night"] = _child("jobs.bench.night", ["--size", size, "--root", str(root), "--default-config"],
+                                          root / f"night-{size}-default.json")
     results["load_after"] = load_average()
     results["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     return results
@@ -178,6 +183,38 @@ def _night(results: dict[str, Any], sizes: list[str]) -> list[str]:
     return out
 
 
+def _default_night(results: dict[str, Any]) -> list[str]:
+    """The night a new user gets: the default recs.toml's candidates and time budget, no stored params."""
+    night = results.get("default_night")
+    if not night:
+        return []
+    size = night["size"]
+    skipped = [m for m in night["models"] if m not in night["evaluated"]]
+    out = [
+        "",
+        f"### The night with the default recs.toml at {size}: wall seconds (peak RSS, MiB)",
+        "",
+        f"`python -m jobs.bench.night --size {size} --default-config` (run by `make bench`): the same data and steps, "
+        f"with the default candidates ({', '.join(night['models'])}) at their default params and the default "
+        "`[train] night_budget_minutes`, top-100 for every user. "
+        + (f"Skipped by the time budget tonight: {', '.join(skipped)} (see `skipped_candidates`). " if skipped else
+           "No candidate was skipped by the time budget. ")
+        + f"Champion: {night['champion']['model']}. Whole night {night['night_seconds']:.0f} s "
+        f"(target <= {TARGETS['default_night_seconds']} s: "
+        f"{'met' if night['night_seconds'] <= TARGETS['default_night_seconds'] else '**short**'}), peak RSS "
+        f"{night['night_peak_rss_mb']:,.0f} MiB (target <= {TARGETS['default_night_rss_mb']:,}: "
+        f"{'met' if night['night_peak_rss_mb'] <= TARGETS['default_night_rss_mb'] else '**short**'}).",
+        "",
+        "| step | seconds (peak RSS) |",
+        "|---|---:|",
+    ]
+    for row in night["steps"]:
+        depth, name = row["depth"], row["step"]
+        label = ("&nbsp;" * 4 * max(depth - 1, 0) + ("↳ " if depth > 1 else "")) + (f"**{name}**" if depth == 0 else name)
+        out.append(f"| {label} | {_cell(row)} |")
+    return out
+
+
 def _scoring(results: dict[str, Any], sizes: list[str]) -> list[str]:
     """Scoring every user's top-100, against the roof and implicit's recommend."""
     roofs = {s: results["sizes"][s]["kernels"]["roof_gflops"] for s in sizes}
@@ -230,7 +267,8 @@ def _training(results: dict[str, Any], sizes: list[str]) -> list[str]:
 
 def section(results: dict[str, Any], command: str) -> str:
     sizes = list(results["sizes"])
-    out = [*_intro(results, sizes, command), *_night(results, sizes), *_scoring(results, sizes), *_training(results, sizes),
+    out = [*_intro(results, sizes, command), *_night(results, sizes), *_default_night(results),
+           *_scoring(results, sizes), *_training(results, sizes),
            "", "### Against the targets (largest size run)", "", *_verdicts(results, sizes[-1]), END]
     return "\n".join(out) + "\n"
 
