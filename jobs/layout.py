@@ -77,6 +77,10 @@ class RunFiles:
     def artifact(self, model: str) -> Path:
         return self.models / f"{model}.pkl"
 
+    def holdout_artifact(self, key: str) -> Path:
+        """Candidate ``key`` fitted on the holdout's training part, kept for a warm refit (``Recommender.refit``)."""
+        return self.models / "holdout" / f"{key}.pkl"
+
     @property
     def scores(self) -> Path:
         return self.root / "scores"

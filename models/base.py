@@ -206,6 +206,15 @@ class Recommender(ABC):
     def fit(self, data: Interactions, options: TrainOptions | None = None) -> Self:
         """Train on ``data``; sets ``n_users`` / ``n_items`` to its shape. Returns self."""
 
+    def refit(self, data: Interactions, previous: Recommender, options: TrainOptions | None = None) -> Self:
+        """Train on ``data`` (all of tonight's interactions), given ``previous``: this configuration fitted on the
+        holdout's training part of the same users and items. By default a fresh ``fit``; models that can start
+        from where ``previous`` ended (iALS: its factors) set ``warm_refit`` and override this."""
+        return self.fit(data, options)
+
+    #: True when ``refit`` uses the previous fit: the pipeline then keeps the holdout fit for the champion's refit.
+    warm_refit: ClassVar[bool] = False
+
     @abstractmethod
     def score(self, users: np.ndarray) -> torch.Tensor:
         """Scores of ``users`` (row indices of the training matrix) for every item: float32 (len(users), n_items).

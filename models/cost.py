@@ -11,7 +11,7 @@ halves every rate: ``[train] machine_speed`` scales them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -109,6 +109,14 @@ ESTIMATES: dict[str, Callable[[Any, Shape], float]] = {
     "content_tfidf": _content,
     "hybrid": _hybrid,
 }
+
+
+def estimate_refit_seconds(model: str, config: Any, shape: Shape, speed: float = 1.0) -> float | None:
+    """Estimated seconds of the champion's refit on data of ``shape``: a fit, or for models that refit from their
+    holdout fit (``refit_iterations``, iALS) that many iterations."""
+    if getattr(config, "refit_iterations", 0) > 0 and hasattr(config, "iterations"):
+        config = replace(config, iterations=config.refit_iterations)
+    return estimate_fit_seconds(model, config, shape, speed)
 
 
 def estimate_fit_seconds(model: str, config: Any, shape: Shape, speed: float = 1.0) -> float | None:

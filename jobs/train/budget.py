@@ -20,7 +20,7 @@ from jobs.config import Settings
 from jobs.layout import RunFiles
 from jobs.records import RunContext
 from jobs.sql import q_literal, run_sql
-from models.cost import Shape, estimate_fit_seconds
+from models.cost import Shape, estimate_fit_seconds, estimate_refit_seconds
 from models.registry import model_class
 
 log = logging.getLogger("recs.budget")
@@ -45,8 +45,8 @@ def charge(settings: Settings, key: str, model: str, params: dict, shape: Shape,
     config = model_class(model).config_class(**params)
     speed = settings.train.machine_speed
     train_part = shape.scaled(1 - settings.train.holdout_fraction)
-    return Charge(key, estimate_fit_seconds(model, config, train_part, speed), estimate_fit_seconds(model, config, shape, speed),
-                  protected)
+    return Charge(key, estimate_fit_seconds(model, config, train_part, speed),
+                  estimate_refit_seconds(model, config, shape, speed), protected)
 
 
 def within_budget(charges: list[Charge], budget_seconds: float) -> tuple[list[str], dict[str, str]]:

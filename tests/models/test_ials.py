@@ -109,3 +109,36 @@ def test_gpu_fit_matches_cpu() -> None:
     gpu = IALS(factors=16, iterations=3).fit(data, TrainOptions(device="cuda"))
     assert gpu.score(np.arange(5)).device.type == "cuda"
     torch.testing.assert_close(gpu.score(np.arange(data.n_users)).cpu(), cpu.score(np.arange(data.n_users)), rtol=1e-3, atol=1e-4)
+
+
+def _loss(model: IALS, data: Interactions) -> float:
+    matrix = data.matrix.tocsr()
+    return model.training_loss(Tiles(matrix, model.confidences(matrix), 1 << 18, 1 << 20, torch.device("cpu")))
+
+
+def test_the_refit_continues_from_the_holdout_fit() -> None:
+    data = random_interactions(60, 40, seed=3)
+    held = data.matrix.copy()
+    held.data[::7] = 0  # the holdout's training part: a seventh of the interactions held out
+    held.eliminate_zeros()
+    part = Interactions(held, data.user_ids, data.item_ids)
+    options = TrainOptions(device="cpu", seed=5)
+    previous = IALS(factors=8, iterations=15).fit(part, options)
+    warm = IALS(factors=8, iterations=15, refit_iterations=2).refit(data, previous, options)
+    cold_two = IALS(factors=8, iterations=2).fit(data, options)
+    cold = IALS(factors=8, iterations=15).fit(data, options)
+    assert warm.iterations_run == 2
+    assert _loss(warm, data) < _loss(cold_two, data)  # the same two passes, from factors that already fit
+    assert _loss(warm, data) < 1.05 * _loss(cold, data)
+    assert not torch.equal(warm.user_factors, previous.user_factors)  # a copy, trained on; the previous fit is kept
+    assert torch.equal(previous.user_factors, IALS(factors=8, iterations=15).fit(part, options).user_factors)
+
+
+def test_the_refit_starts_cold_when_it_cannot_continue() -> None:
+    data, options = random_interactions(), TrainOptions(device="cpu", seed=5)
+    cold = IALS(factors=8, iterations=3).fit(data, options)
+    other_shape = IALS(factors=8, iterations=3).fit(random_interactions(31, 20), options)
+    other_factors = IALS(factors=4, iterations=3).fit(data, options)
+    for previous, refit_iterations in ((other_shape, 2), (other_factors, 2), (cold, 0)):
+        model = IALS(factors=8, iterations=3, refit_iterations=refit_iterations).refit(data, previous, options)
+        assert model.iterations_run == 3 and torch.equal(model.user_factors, cold.user_factors)
