@@ -17,12 +17,14 @@ MODELS: dict[str, str] = {
     "ease": "models.ease:EASE",
     "itemknn": "models.itemknn:ItemKNN",
     "rp3beta": "models.rp3beta:RP3beta",
+    "slim": "models.slim:SLIM",
     "ials": "models.ials:IALS",
     "bpr": "models.bpr:BPR",
     "biased_mf": "models.biased_mf:BiasedMF",
     "two_tower": "models.two_tower:TwoTower",
     "content_tfidf": "models.content:ContentTFIDF",
     "hybrid": "models.hybrid:Hybrid",
+    "vae": "models.vae:MultVAE",
 }
 
 
