@@ -159,6 +159,8 @@ class Hybrid(Recommender):
         self.device = options.torch_device
         self.base_names = self.usable_bases(data)
         genres, _ = genre_matrix(data)
+        if genres.shape[1] == 0:  # no item has a genre: one empty column, so every genre match is 0
+            genres = sp.csr_matrix((data.n_items, 1), dtype=np.float32)
         self.item_genres = normalize(genres, norm="l2", axis=1).astype(np.float32)
         self.embeddings = None
         if cfg.item_embeddings_path:
