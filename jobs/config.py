@@ -45,7 +45,7 @@ class IngestSettings:
 
 @dataclass(frozen=True)
 class TrainSettings:
-    models: tuple[str, ...] = ("popularity", "ease")
+    models: tuple[str, ...] = ("popularity", "ease", "ials")
     holdout_fraction: float = 0.1
     #: The protocol that judges candidates (models.splits): "global" (the most recent fraction of all
     #: interactions), "user" (each user's most recent fraction) or "random" (a seeded random fraction).
@@ -66,7 +66,7 @@ class TrainSettings:
     seed: int = 42
     #: The night's training budget: a candidate whose estimated fits (models.cost) would take the night past it is
     #: skipped tonight, with its reason in the log and the report (jobs.train.budget).
-    night_budget_minutes: float = 60.0
+    night_budget_minutes: float = 4.0
     #: This machine's speed relative to the reference machine the estimates were measured on (2 = twice as fast).
     machine_speed: float = 1.0
     #: torch device for training and scoring ("cpu", "cuda", "cuda:1"); "" = CUDA when present, else the CPU.
@@ -94,7 +94,7 @@ class TuneSettings:
     #: New Optuna trials per model and tuning run (the study keeps earlier ones).
     trials: int = 20
     #: Time budget per model and tuning run, in minutes.
-    minutes: float = 10.0
+    minutes: float = 3.0
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import logging
 import resource
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,7 @@ def run_night(size: str, root: Path, seed: int = 42, shards: int = 1, default_co
         "night_peak_rss_mb": night_row["peak_rss_mb"],
         "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_exact": meter.exact,
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 

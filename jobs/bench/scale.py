@@ -183,18 +183,19 @@ def _night(results: dict[str, Any], sizes: list[str]) -> list[str]:
     return out
 
 
-def _default_night(results: dict[str, Any]) -> list[str]:
+DEFAULT_START, DEFAULT_END = "<!-- default_night:start -->", "<!-- default_night:end -->"
+
+
+def default_night_section(night: dict[str, Any]) -> str:
     """The night a new user gets: the default recs.toml's candidates and time budget, no stored params."""
-    night = results.get("default_night")
-    if not night:
-        return []
     size = night["size"]
     skipped = [m for m in night["models"] if m not in night["evaluated"]]
     out = [
+        DEFAULT_START,
+        f"## The night with the default recs.toml at {size}: wall seconds (peak RSS, MiB)",
         "",
-        f"### The night with the default recs.toml at {size}: wall seconds (peak RSS, MiB)",
-        "",
-        f"`python -m jobs.bench.night --size {size} --default-config` (run by `make bench`): the same data and steps, "
+        f"`python -m jobs.bench --default-night {size} --out docs/benchmarks.md` (also run by `make bench`), "
+        f"run {night.get('finished', '2026-12-02')} on {page.machine_text()}: the data and steps of the Scale section, "
         f"with the default candidates ({', '.join(night['models'])}) at their default params and the default "
         "`[train] night_budget_minutes`, top-100 for every user. "
         + (f"Skipped by the time budget tonight: {', '.join(skipped)} (see `skipped_candidates`). " if skipped else
@@ -212,7 +213,7 @@ def _default_night(results: dict[str, Any]) -> list[str]:
         depth, name = row["depth"], row["step"]
         label = ("&nbsp;" * 4 * max(depth - 1, 0) + ("↳ " if depth > 1 else "")) + (f"**{name}**" if depth == 0 else name)
         out.append(f"| {label} | {_cell(row)} |")
-    return out
+    return "\n".join([*out, DEFAULT_END]) + "\n"
 
 
 def _scoring(results: dict[str, Any], sizes: list[str]) -> list[str]:
@@ -267,8 +268,7 @@ def _training(results: dict[str, Any], sizes: list[str]) -> list[str]:
 
 def section(results: dict[str, Any], command: str) -> str:
     sizes = list(results["sizes"])
-    out = [*_intro(results, sizes, command), *_night(results, sizes), *_default_night(results),
-           *_scoring(results, sizes), *_training(results, sizes),
+    out = [*_intro(results, sizes, command), *_night(results, sizes), *_scoring(results, sizes), *_training(results, sizes),
            "", "### Against the targets (largest size run)", "", *_verdicts(results, sizes[-1]), END]
     return "\n".join(out) + "\n"
 
@@ -310,7 +310,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument("--root", type=Path, default=Path("outputs/bench"), help="data sets and benchmark homes")
     parser.add_argument("--from-results", type=Path, help="rewrite the section from a saved results.json (no run)")
+    parser.add_argument("--default-night", metavar="SIZE", help="only the night with the default recs.toml at SIZE")
+    parser.add_argument("--default-from", type=Path, help="write that section from a saved night JSON (no run)")
     args = parser.parse_args(argv)
+    if args.default_night or args.default_from:
+        night = (json.loads(args.default_from.read_text()) if args.default_from else
+                 _child("jobs.bench.night", ["--size", args.default_night, "--root", str(args.root.resolve()),
+                                             "--default-config"], args.root / f"night-{args.default_night}-default.json"))
+        page.write_section(args.out, default_night_section(night), DEFAULT_START, DEFAULT_END)
+        print(f"wrote the default-night section of {args.out}")
+        return 0
     if args.from_results:
         results = json.loads(args.from_results.read_text())
         sizes = list(results["sizes"])
@@ -320,6 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         (args.root / "results.json").write_text(json.dumps(results, indent=2, default=str))
     command = f"python -m jobs.bench --sizes {','.join(sizes)} --out {args.out}"
     write_section(args.out, section(results, command))
+    if results.get("default_night"):
+        page.write_section(args.out, default_night_section(results["default_night"]), DEFAULT_START, DEFAULT_END)
     print(f"wrote the scale section of {args.out}")
     return 0
 
