@@ -311,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=Path("outputs/bench"), help="data sets and benchmark homes")
     parser.add_argument("--from-results", type=Path, help="rewrite the section from a saved results.json (no run)")
     parser.add_argument("--default-night", metavar="SIZE", help="only the night with the default recs.toml at SIZE")
+    parser.add_argument("--no-default-night", action="store_true",
+                        help="the sizes only, without the night with the default recs.toml at the largest")
     parser.add_argument("--default-from", type=Path, help="write that section from a saved night JSON (no run)")
     args = parser.parse_args(argv)
     if args.default_night or args.default_from:
@@ -325,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes = list(results["sizes"])
     else:
         sizes = parse_sizes(args.sizes)
-        results = run(sizes, args.root.resolve())
+        results = run(sizes, args.root.resolve(), default_night=not args.no_default_night)
         (args.root / "results.json").write_text(json.dumps(results, indent=2, default=str))
     command = f"python -m jobs.bench --sizes {','.join(sizes)} --out {args.out}"
     write_section(args.out, section(results, command))

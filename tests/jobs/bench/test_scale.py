@@ -4,11 +4,13 @@ benchmark's baseline, is not a test dependency: without it the bench leaves its 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from jobs.bench import scale as bench
+from jobs.config import load_settings
 
 
 @pytest.mark.slow
@@ -17,7 +19,7 @@ def test_bench_writes_its_rows_and_keeps_the_other_section(tmp_path: Path) -> No
     quality = "## Quality\n\n| model | ndcg@10 |\n|---|---|\n| ials | 0.3 |\n"
     out.write_text(f"# Benchmarks\n\n{quality}\n{bench.START}\nold scale text\n{bench.END}\n\nfooter\n")
 
-    assert bench.main(["--sizes", "50k", "--out", str(out), "--root", str(tmp_path / "bench")]) == 0
+    assert bench.main(["--sizes", "50k", "--out", str(out), "--root", str(tmp_path / "bench"), "--no-default-night"]) == 0
 
     text = out.read_text()
     assert text.startswith(f"# Benchmarks\n\n{quality}\n{bench.START}\n") and text.endswith(f"{bench.END}\n\nfooter\n")
@@ -42,3 +44,17 @@ def test_write_section_creates_the_file_or_appends_to_one_without_markers(tmp_pa
     other.write_text("# Benchmarks\n\n## Quality\nq\n")
     bench.write_section(other, f"{bench.START}\ny\n{bench.END}\n")
     assert other.read_text() == f"# Benchmarks\n\n## Quality\nq\n\n{bench.START}\ny\n{bench.END}\n"
+
+
+@pytest.mark.slow
+def test_the_default_night_runs_the_default_candidates_and_writes_its_section(tmp_path: Path) -> None:
+    out = tmp_path / "benchmarks.md"
+    out.write_text(f"# Benchmarks\n\n{bench.START}\nscale\n{bench.END}\n")
+    assert bench.main(["--default-night", "50k", "--out", str(out), "--root", str(tmp_path / "bench")]) == 0
+    night = json.loads((tmp_path / "bench" / "night-50k-default.json").read_text())
+    assert night["default_config"] and night["models"] == list(load_settings(tmp_path).train.models)
+    assert night["evaluated"] == night["models"]  # 50k ratings: every default candidate fits the budget
+    section = out.read_text().split(bench.DEFAULT_START)[1].split(bench.DEFAULT_END)[0]
+    assert f"default candidates ({', '.join(night['models'])})" in section and "No candidate was skipped" in section
+    assert f"Champion: {night['champion']['model']}." in section and "| **whole night** |" in section
+    assert out.read_text().startswith(f"# Benchmarks\n\n{bench.START}\nscale\n{bench.END}\n")
