@@ -66,8 +66,8 @@ def test_a_random_protocol_set_by_two_keys_in_a_config_file_reaches_every_step(t
     config = tmp_path / "mine.toml"
     config.write_text('[train]\nholdout_scope = "random"\nholdout_stratify = "item"\n')
     monkeypatch.setenv("RECS_CONFIG", str(config))
-    from jobs.config import load_settings
+    from jobs.config import TrainSettings, load_settings
 
     loaded = load_settings(home=tmp_path)
     assert loaded.train.protocol == "random 10% of each item's interactions (seed 42)"
-    assert loaded.train.models == ("popularity", "ease")  # everything else keeps its default
+    assert loaded.train.models == TrainSettings().models  # everything else keeps its default
