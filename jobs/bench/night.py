@@ -104,9 +104,6 @@ def run_night(size: str, root: Path, seed: int = 42, shards: int = 1, default_co
     meter.wrap(steps, "ingest_files", lambda *a, **k: "ingest (the day's file)")
     meter.wrap(steps, "freeze_snapshot", lambda *a, **k: "freeze snapshot")
     meter.wrap(steps, "evaluate_candidate", lambda run, model, *a, **k: f"evaluate candidate {model}")
-    evaluated: list[str] = []  # what the time budget let through (the rest is in skipped_candidates)
-    choose = steps.candidates
-    steps.candidates = lambda *a, **k: evaluated.extend(choose(*a, **k)) or list(evaluated)
     fits: dict[str, int] = {}
 
     def fit_label(model: Any, data: Any, *args: Any, **kwargs: Any) -> str:
@@ -127,6 +124,8 @@ def run_night(size: str, root: Path, seed: int = 42, shards: int = 1, default_co
     meter.wrap(steps, "write_report", lambda *a, **k: "report")
     night = meter.run("whole night", steps.run_nightly, settings, as_of=as_of(data))
     night_row = next(r for r in meter.rows if r["step"] == "whole night")
+    # What the time budget let through (the rest is in skipped_candidates): the candidates evaluated tonight.
+    evaluated = [r["step"].removeprefix("evaluate candidate ") for r in meter.rows if r["step"].startswith("evaluate candidate ")]
     return {
         "size": size,
         "default_config": default_config,
