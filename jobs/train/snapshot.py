@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
@@ -28,6 +30,8 @@ log = logging.getLogger("recs.snapshot")
 #: Snapshot files of the business rules in force at the cut-off (jobs.score.rules applies them).
 _RULES = ("exclusions", "promotions")
 _END_OF_TIME = datetime(9999, 12, 31)
+#: Rows per batch while the interactions stream into their file.
+_BATCH_ROWS = 1 << 20
 
 
 @dataclass
@@ -39,19 +43,40 @@ class Snapshot:
 def write_snapshot(con: duckdb.DuckDBPyConnection, files: RunFiles, as_of: datetime | None) -> dict[str, int]:
     """Freeze the interactions before ``as_of`` into ``files.snapshot``; returns counts for the run log."""
     files.snapshot.mkdir(parents=True, exist_ok=True)
-    con.execute("create or replace temp table snapshot_interactions as " + sql_text("training/interactions"), {"as_of": as_of})
-    con.execute("create or replace temp table snapshot_users as " + sql_text("training/user_index"))
-    con.execute("create or replace temp table snapshot_items as " + sql_text("training/item_index"))
-    for name, query in (("interactions", "training/interactions_indexed"), ("users", "training/snapshot_users"),
-                        ("items", "training/snapshot_items"), ("exclusions", "training/snapshot_exclusions"),
-                        ("promotions", "training/snapshot_promotions")):
+    con.execute("create or replace temp table snapshot_users as " + sql_text("training/user_index"), {"as_of": as_of})
+    con.execute("create or replace temp table snapshot_items as " + sql_text("training/item_index"), {"as_of": as_of})
+    with replacing(files.snapshot_file("interactions")) as tmp:
+        interactions = _write_latest(con, tmp, as_of)
+    for name, query in (("users", "training/snapshot_users"), ("items", "training/snapshot_items"),
+                        ("exclusions", "training/snapshot_exclusions"), ("promotions", "training/snapshot_promotions")):
         with replacing(files.snapshot_file(name)) as tmp:
             query_params = {"as_of": as_of or _END_OF_TIME} if name in _RULES else None
             con.execute(f"copy ({sql_text(query)}) to {literal(tmp)} (format parquet)", query_params)
-    counts = con.execute(sql_text("training/snapshot_counts")).fetchone()
-    result = {"interactions": int(counts[0]), "users": int(counts[1]), "items": int(counts[2])}
+    users, items = (con.execute(f"select count(*) from {table}").fetchone()[0] for table in ("snapshot_users", "snapshot_items"))
+    result = {"interactions": interactions, "users": int(users), "items": int(items)}
     log.info("snapshot as of %s: %s", as_of, result)
     return result
+
+
+def _write_latest(con: duckdb.DuckDBPyConnection, path: Path, as_of: datetime | None) -> int:
+    """Stream ``training/interactions`` (CSR order, each pair's latest rating first) into ``path``, keeping the
+    first row of each (user, item); returns the rows written. Batch by batch, so memory stays at one batch."""
+    reader = con.sql(sql_text("training/interactions"), params={"as_of": as_of}).to_arrow_reader(_BATCH_ROWS)
+    previous, written = (-1, -1), 0
+    with pq.ParquetWriter(path, reader.schema) as writer:
+        for batch in reader:
+            if batch.num_rows == 0:
+                continue
+            users, items = batch.column(0).to_numpy(), batch.column(1).to_numpy()
+            first = np.empty(batch.num_rows, dtype=bool)
+            first[0] = (users[0], items[0]) != previous
+            np.not_equal(users[1:], users[:-1], out=first[1:])
+            first[1:] |= items[1:] != items[:-1]
+            previous = (users[-1], items[-1])
+            kept = batch if first.all() else batch.filter(pa.array(first))
+            writer.write_batch(kept)
+            written += kept.num_rows
+    return written
 
 
 def load_snapshot(files: RunFiles) -> Snapshot:

@@ -1,6 +1,7 @@
--- Dense 0-based column numbers for the snapshot's items, in id order, with their metadata (and availability window) when known.
+-- Dense 0-based column numbers for the items with a rating before the cut-off ($as_of), in id order, with their metadata (and availability window) when known.
 with snapshot_items as (
-    select distinct item_id from snapshot_interactions
+    select distinct item_id from ratings
+    where $as_of::timestamp is null or rated_at < $as_of::timestamp
 ),
 
 indexed as (

@@ -1,6 +1,7 @@
--- Dense 0-based row numbers for the snapshot's users, in id order (deterministic across reruns).
+-- Dense 0-based row numbers for the users with a rating before the cut-off ($as_of; null = everything), in id order (deterministic across reruns).
 with users as (
-    select distinct user_id from snapshot_interactions
+    select distinct user_id from ratings
+    where $as_of::timestamp is null or rated_at < $as_of::timestamp
 ),
 
 final as (
