@@ -82,6 +82,11 @@ class RunFiles:
         return self.models / "holdout" / f"{key}.pkl"
 
     @property
+    def holdout_item_vectors(self) -> Path:
+        """The holdout training matrix's item embeddings, shared by the run's candidates (``candidates.evaluate``)."""
+        return self.models / "holdout" / "item_vectors.npy"
+
+    @property
     def scores(self) -> Path:
         return self.root / "scores"
 

@@ -63,8 +63,11 @@ def evaluate(
     cutoffs: tuple[int, ...] = (10, 20, 50),
     chunk_users: int = 2048,
     ap_denominator: str = "min",
+    item_vectors: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(per-user measurements, summary rows of metric/k/value) of ``model`` trained on ``split.train``."""
+    """(per-user measurements, summary rows of metric/k/value) of ``model`` trained on ``split.train``;
+    ``item_vectors``: ``train_item_vectors(split.train.matrix)`` when the caller has them already (a run's
+    candidates share one split, each in its own task)."""
     users = split.test_users
     k_max = max(cutoffs)
     recommended = top_items(model, users, k_max, split.train.matrix, chunk_users)
@@ -72,8 +75,9 @@ def evaluate(
     n_relevant = np.diff(split.test.indptr)[users]
     per_user = {"user_index": users, "n_relevant": n_relevant}
     summary: list[dict] = []
-    vectors = train_item_vectors(split.train.matrix)
+    vectors = train_item_vectors(split.train.matrix) if item_vectors is None else item_vectors
     item_counts = split.train.matrix.getnnz(axis=0)
+    ild = metrics.intra_list_diversity_at(recommended, vectors, cutoffs)
     for k in cutoffs:
         for name, values in (
             ("precision", metrics.precision_at_k(hits, k)),
@@ -85,7 +89,7 @@ def evaluate(
             summary.append({"metric": name, "k": k, "value": float(values.mean()) if len(values) else float("nan")})
         summary.append({"metric": "coverage", "k": k, "value": metrics.coverage_at_k(recommended, split.train.n_items, k)})
         for name, values in (
-            ("ild", metrics.intra_list_diversity(recommended[:, :k], vectors)),
+            ("ild", ild[k]),
             ("novelty", metrics.novelty(recommended[:, :k], item_counts, split.train.n_users)),
         ):
             per_user[f"{name}@{k}"] = values

@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 #: Users per batch in ``intra_list_diversity``: bounds its (users x k x d) gather.
-_ILD_CHUNK_USERS = 4096
+_ILD_CHUNK_USERS = 16384
 
 
 def hit_matrix(user_rows: np.ndarray, recommended: np.ndarray, truth: sp.csr_matrix) -> np.ndarray:
@@ -93,21 +93,47 @@ def item_vectors(matrix: sp.csr_matrix, dim: int = 64, seed: int = 42) -> np.nda
 
 def intra_list_diversity(items: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     """Per user (n,): 1 - the mean cosine over the pairs of valid items of their list (``items`` (n, k), -1 slots
-    skipped); nan for fewer than 2 items. Uses sum_{i != j} v_i . v_j = |sum_i v_i|^2 - sum_i |v_i|^2 on unit
-    vectors, so no pairwise matrix is formed; a zero vector counts as unlike every item."""
-    items = np.asarray(items, dtype=np.int64)
-    vectors = np.asarray(vectors, dtype=np.float64)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    unit = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
-    out = np.full(len(items), np.nan)
+    skipped); nan for fewer than 2 items. A zero vector counts as unlike every item."""
+    items = np.asarray(items)
+    return intra_list_diversity_at(items, vectors, (items.shape[1],))[items.shape[1]]
+
+
+def intra_list_diversity_at(items: np.ndarray, vectors: np.ndarray, cutoffs: tuple[int, ...]) -> dict[int, np.ndarray]:
+    """``intra_list_diversity(items[:, :k], vectors)`` for every k in ``cutoffs`` in one pass over the lists.
+
+    On unit vectors sum_{i != j} v_i . v_j = |sum_i v_i|^2 - sum_i |v_i|^2, so no pairwise matrix is formed; the
+    sums of the list segments between cutoffs come from one ``embedding_bag`` (no (users x k x d) gather) and their
+    running sums give every prefix."""
+    import torch  # here, like sklearn below: the gate imports this module for parse_metric
+
+    items = torch.as_tensor(np.asarray(items, dtype=np.int64))
+    vectors = torch.as_tensor(np.asarray(vectors, dtype=np.float32))
+    n_items = len(vectors)
+    unit = torch.nn.functional.normalize(vectors, dim=1) if vectors.numel() else vectors
+    unit = torch.cat([unit, torch.zeros(1, unit.shape[1])])  # row n_items: an empty slot adds nothing
+    own_norm = unit.square().sum(dim=1).round()  # 1 for an item with a vector, 0 for a zero one or a gap
+    width = items.shape[1]
+    ends = sorted({min(k, width) for k in cutoffs if min(k, width) >= 1})
+    starts = torch.tensor([0, *ends[:-1]])
+    out = {k: np.full(len(items), np.nan) for k in cutoffs}
+    if not ends:
+        return out
     for lo in range(0, len(items), _ILD_CHUNK_USERS):
-        chunk = items[lo : lo + _ILD_CHUNK_USERS]
-        valid = chunk >= 0
-        v = unit[np.where(valid, chunk, 0)] * valid[..., None]  # (users, k, d)
-        pair_sum = np.square(v.sum(axis=1)).sum(axis=1) - np.square(v).sum(axis=(1, 2))
-        count = valid.sum(axis=1)
-        pairs = count * (count - 1.0)
-        out[lo : lo + len(chunk)] = np.where(pairs > 0, 1.0 - pair_sum / np.maximum(pairs, 1.0), np.nan)
+        chunk = items[lo : lo + _ILD_CHUNK_USERS, : ends[-1]]
+        chunk = torch.where(chunk >= 0, chunk, n_items)
+        offsets = (torch.arange(len(chunk))[:, None] * chunk.shape[1] + starts[None, :]).reshape(-1)
+        segments = torch.nn.functional.embedding_bag(chunk.reshape(-1), unit, offsets, mode="sum")
+        running = segments.view(len(chunk), len(ends), -1).cumsum(dim=1)
+        squared = torch.einsum("usd,usd->us", running, running).double()  # |sum of the first `end` vectors|^2
+        own = own_norm[chunk].double().cumsum(dim=1)
+        valid = (chunk < n_items).double().cumsum(dim=1)
+        for k in cutoffs:
+            if min(k, width) < 1:
+                continue
+            at, end = ends.index(min(k, width)), min(k, width) - 1
+            pairs = valid[:, end] * (valid[:, end] - 1.0)
+            diversity = 1.0 - (squared[:, at] - own[:, end]) / pairs.clamp_min(1.0)
+            out[k][lo : lo + len(chunk)] = torch.where(pairs > 0, diversity, torch.nan).numpy()
     return out
 
 

@@ -20,13 +20,15 @@ import time
 from dataclasses import fields
 from typing import Any
 
+import numpy as np
+
 from jobs.config import Settings
 from jobs.files import replacing, write_json, write_parquet
 from jobs.layout import RunFiles
 from jobs.records import RunContext
 from jobs.train.snapshot import Snapshot, load_snapshot
 from models.base import Recommender, TrainOptions
-from models.evaluation import evaluate
+from models.evaluation import evaluate, train_item_vectors
 from models.registry import build, model_class
 from models.splits import Split, holdout_split
 
@@ -88,7 +90,8 @@ def evaluate_candidate(settings: Settings, run: RunContext, model: str, params: 
     split = holdout(settings, snapshot)
     holdout_model = build(model, params)
     train_seconds = fit_timed(holdout_model, split.train, train_options(settings))
-    per_user, summary = evaluate(holdout_model, split, settings.evaluate.cutoffs, settings.score.chunk_users)
+    per_user, summary = evaluate(holdout_model, split, settings.evaluate.cutoffs, settings.score.chunk_users,
+                                 item_vectors=holdout_item_vectors(files, split))
     summary.loc[len(summary)] = {"metric": "train_seconds", "k": None, "value": train_seconds}
 
     record = {
@@ -113,6 +116,21 @@ def evaluate_candidate(settings: Settings, run: RunContext, model: str, params: 
              float(headline.iloc[0]) if len(headline) else float("nan"))
     return {"model": model, "key": key, "metrics_file": str(files.metrics_file(key)),
             "train_seconds": round(train_seconds, 3)}
+
+
+def holdout_item_vectors(files: RunFiles, split: Split) -> np.ndarray:
+    """The item embeddings of the holdout's training matrix that the diversity metrics use, computed by the run's
+    first candidate and read by the others: each candidate runs in its own task, and the SVD (seconds at
+    MovieLens-20M) would otherwise be repeated by every one. The split is the same for all (``holdout``)."""
+    path = files.holdout_item_vectors
+    if path.exists():
+        vectors = np.load(path)
+        if vectors.shape[0] == split.train.n_items:
+            return vectors
+    vectors = train_item_vectors(split.train.matrix)
+    with replacing(path) as tmp, tmp.open("wb") as out:
+        np.save(out, vectors)
+    return vectors
 
 
 def fit_champion(settings: Settings, run: RunContext, candidate: str) -> dict[str, Any]:
