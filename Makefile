@@ -74,10 +74,11 @@ airflow-celery-down: install
 	$(BIN)/python -m jobs.stack down
 
 # Scale benchmark (docs/benchmarks.md, section "Scale"): implicit is its baseline, installed here only (not a
-# runtime or test dependency). Takes about half an hour on the 2-core machine; run it on a quiet machine.
+# runtime or test dependency). About an hour on the 2-core machine, half of it the 100M night (its data: 2.5 GB of
+# CSV, and its home about 10 GB, under outputs/bench); run it on a quiet machine.
 bench: install
 	$(BIN)/pip install --quiet --disable-pip-version-check implicit==0.7.3
-	$(BIN)/python -m jobs.bench --sizes 1M,5M,20M --out docs/benchmarks.md
+	$(BIN)/python -m jobs.bench --sizes 1M,5M,20M,100M --out docs/benchmarks.md
 
 # Quality (a), diversity, and (b) time-ordered with implicit's ALS as a peer (installed here only, as for `make bench`).
 bench-quality: install

@@ -1,7 +1,7 @@
 """Benchmark inputs: seeded synthetic rating sets written once as landing files, and a fresh RECS_HOME per run.
 
 A data set is the ``jobs.sample.data`` generator at a preset size (``SIZES``: 1M, 5M, 20M shaped like
-MovieLens-20M; plus the tiny ``50k`` for the CI smoke test), written as CSV in two files: ``history.csv``
+MovieLens-20M; plus the tiny ``50k`` for the CI smoke test and ``100M``, 700k users x 100k items), written as CSV in two files: ``history.csv``
 (every day but the last: what earlier nights ingested) and ``ratings_<last day>.csv`` (the one day a nightly
 run ingests), plus ``items.csv``. Files are cached under ``<root>/data/<size>-s<seed>/`` and reused while the
 generator's arguments are unchanged (``meta.json``).
@@ -24,8 +24,11 @@ from jobs.files import replacing, write_json
 from jobs.layout import OutputLayout
 from jobs.sample.data import DEFAULT_END_DATE, SIZES, generate_items, generate_ratings
 
-#: Benchmark sizes: name -> (ratings, users, items). The presets of jobs.sample.data plus a tiny smoke size.
-BENCH_SIZES: dict[str, tuple[int, int, int]] = {"50k": (50_000, 1_000, 1_200), **SIZES}
+#: Benchmark sizes: name -> (ratings, users, items). The presets of jobs.sample.data, plus a tiny one for smoke
+#: tests and 100M shaped like a large catalogue (seeded, generated at run time, never in CI: 2.5 GB of CSV).
+BENCH_SIZES: dict[str, tuple[int, int, int]] = {
+    "50k": (50_000, 1_000, 1_200), **SIZES, "100M": (100_000_000, 700_000, 100_000),
+}
 DAYS = 42
 #: The params the nightly champion (iALS) trains with: written to outputs/tuning/ials.best.json in the bench
 #: home, and used for implicit's ALS too (same factors, regularisation, alpha, iterations).

@@ -126,6 +126,7 @@ def run_night(size: str, root: Path, seed: int = 42, shards: int = 1, default_co
     night_row = next(r for r in meter.rows if r["step"] == "whole night")
     # What the time budget let through (the rest is in skipped_candidates): the candidates evaluated tonight.
     evaluated = [r["step"].removeprefix("evaluate candidate ") for r in meter.rows if r["step"].startswith("evaluate candidate ")]
+    run_files = settings.layout.run(RunContext.from_xcom(night["run"]).key)
     return {
         "size": size,
         "default_config": default_config,
@@ -133,11 +134,12 @@ def run_night(size: str, root: Path, seed: int = 42, shards: int = 1, default_co
         "evaluated": evaluated,
         "data": to_dict(data),
         "home": str(home),
-        "run_dir": str(settings.layout.run(RunContext.from_xcom(night["run"]).key).root),
+        "run_dir": str(run_files.root),
         "run_id": night["run"]["run_id"],
         "bulk_ingest": {"rows": bulk.n_rows_read, "seconds": bulk_seconds, "rows_per_s": bulk.n_rows_read / bulk_seconds},
         "night_ingest": night["ingested"],
         "champion": night["champion"],
+        "holdout_ndcg": holdout_ndcg(run_files),
         "tables": night["tables"],
         "steps": meter.rows,
         "night_seconds": night_row["seconds"],
@@ -146,6 +148,18 @@ def run_night(size: str, root: Path, seed: int = 42, shards: int = 1, default_co
         "rss_exact": meter.exact,
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def holdout_ndcg(files: Any) -> dict[str, float]:
+    """Each evaluated candidate's nDCG@10 on the night's holdout, from its metrics record."""
+    from jobs.train.candidates import load_metrics
+
+    out = {}
+    for key, record in load_metrics(files).items():
+        values = [m["value"] for m in record["metrics"] if m["metric"] == "ndcg" and m["k"] == 10]
+        if values:
+            out[key] = values[0]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
