@@ -107,7 +107,7 @@ def intra_list_diversity_at(items: np.ndarray, vectors: np.ndarray, cutoffs: tup
     import torch  # here, like sklearn below: the gate imports this module for parse_metric
 
     items = torch.as_tensor(np.asarray(items, dtype=np.int64))
-    vectors = torch.as_tensor(np.asarray(vectors, dtype=np.float32))
+    vectors = torch.from_numpy(np.array(vectors, dtype=np.float32))  # a copy: the shared vectors are read-only
     n_items = len(vectors)
     unit = torch.nn.functional.normalize(vectors, dim=1) if vectors.numel() else vectors
     unit = torch.cat([unit, torch.zeros(1, unit.shape[1])])  # row n_items: an empty slot adds nothing
