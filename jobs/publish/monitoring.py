@@ -38,7 +38,8 @@ from jobs.sql import literal, q_literal, run_sql
 log = logging.getLogger("recs.monitoring")
 
 #: The metrics in the order they are measured, each by one file of sql/monitoring/ (``churn_unmeasured`` stands
-#: in for ``churn`` when there is no previous version to compare with).
+#: in for ``churn`` when there is no previous version to compare with, ``new_ratings_first`` for
+#: ``new_ratings`` on a first publish).
 METRIC_FILES = ("psi", "new_ratings", "churn", "catalogue", "fallback")
 #: Published tables this module fills in the release (each has sql/outputs/<table>/build.sql).
 TABLES = ("run_monitoring", "quarantine_reasons", "run_steps")
@@ -73,7 +74,9 @@ def measure(settings: Settings, run: RunContext, con: duckdb.DuckDBPyConnection,
     run_sql(con, "monitoring/measured")
     previous, why_not = _previous_version(settings, previous_run_id)
     for name in METRIC_FILES:
-        if name == "churn" and previous is None:
+        if name == "new_ratings" and previous_run_id is None:
+            run_sql(con, "monitoring/new_ratings_first", params)
+        elif name == "churn" and previous is None:
             run_sql(con, "monitoring/churn_unmeasured", {"note": why_not})
         elif name == "churn":
             con.execute(f"attach {literal(previous)} as previous (read_only)")

@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from jobs.config import Settings
 from jobs.faults import maybe_crash
 from jobs.files import sha256_file, write_text
 from jobs.layout import OutputLayout
 from jobs.publish import monitoring
-from jobs.publish.list_metrics import record_list_metrics
+from jobs.publish.list_metrics import create_relations, placements_frame, record_list_metrics
 from jobs.records import RunContext
 from jobs.score.rules import placement_items_frame
 from jobs.sql import literal, q_identifier, q_literal, run_sql, sql_files
@@ -116,18 +115,21 @@ def _run_checks(con: duckdb.DuckDBPyConnection, names: list[str], params: dict[s
     return failures
 
 
+#: What the contract checks read besides the release (``sql/release/``), in build order: views of the snapshot's
+#: users, history, items and exclusions, and of every published list; then, built once because the checks on
+#: every list row would otherwise each re-read and re-hash 15M rows by string id, the lists by integer keys and
+#: one row per list.
+CHECK_RELATIONS = ("snapshot_users", "snapshot_history", "snapshot_items", "snapshot_rules", "snapshot_user_exclusions",
+                   "published_lists", "list_placements", "published_list_keys", "published_list_sizes")
+
+
 def _attach_snapshot(con: duckdb.DuckDBPyConnection, settings: Settings, run: RunContext) -> None:
-    """The relations the contract checks compare the release with: the snapshot's users, history, items and
-    exclusions, tonight's placements and the items each may show, and every published list."""
+    """Tonight's placements and the items each may show, then the relations the contract checks compare the
+    release with (``CHECK_RELATIONS``)."""
     files = settings.layout.run(run.key)
-    paths = {f"{name}_path": q_literal(files.snapshot_file(name)) for name in ("users", "items", "interactions", "exclusions")}
-    for view in ("snapshot_users", "snapshot_history", "snapshot_items", "snapshot_rules", "published_lists"):
-        run_sql(con, f"release/{view}", **paths)
-    allowed = placement_items_frame(files, settings.placements, run.as_of)
-    placements = pd.DataFrame([(p.name, p.length(settings.score.top_n), min(p.promoted_slots, p.length(settings.score.top_n)))
-                               for p in settings.placements], columns=["placement", "top_n", "promoted_slots"])
-    con.register("placement_items", allowed)
-    con.register("placements", placements)
+    con.register("placement_items", placement_items_frame(files, settings.placements, run.as_of))
+    con.register("placements", placements_frame(settings))
+    create_relations(con, settings, run, CHECK_RELATIONS)
 
 
 def _quality_baseline(settings: Settings, run: RunContext, force: bool) -> tuple[dict[str, Any] | None, str]:

@@ -1,6 +1,6 @@
 -- new_ratings: how many ratings tonight's interval holds; new_user_share / new_item_share: the share of them by
--- users (of items) with no rating before the interval. The shares are null on a first publish (nothing came
--- before) and on a night without new ratings, which the note says.
+-- users (of items) with no rating before the interval. The shares are null on a night without new ratings,
+-- which the note says. After a previous published run only: new_ratings_first.sql measures a first publish.
 insert into monitoring_measured
 with bounds as (
     select * from monitoring_interval
@@ -36,14 +36,7 @@ counted as (
 ),
 
 described as (
-    select
-        counted.*,
-        bounds.interval_start is null as first_publish,
-        case
-            when bounds.interval_start is null
-                then 'first publish: every rating before ' || bounds.interval_end
-            else '[' || bounds.interval_start || ', ' || bounds.interval_end || ')'
-        end as interval_text
+    select counted.*, '[' || bounds.interval_start || ', ' || bounds.interval_end || ')' as interval_text
     from counted
     cross join bounds
 ),
@@ -59,9 +52,8 @@ final as (
     select
         3,
         'new_user_share',
-        case when not first_publish and n_ratings > 0 then n_by_new_users / n_ratings end,
+        case when n_ratings > 0 then n_by_new_users / n_ratings end,
         case
-            when first_publish then 'first publish: no ratings before the interval'
             when n_ratings = 0 then 'no new ratings tonight'
             else n_by_new_users || ' of ' || n_ratings || ' ratings by users new in ' || interval_text
         end
@@ -70,9 +62,8 @@ final as (
     select
         4,
         'new_item_share',
-        case when not first_publish and n_ratings > 0 then n_of_new_items / n_ratings end,
+        case when n_ratings > 0 then n_of_new_items / n_ratings end,
         case
-            when first_publish then 'first publish: no ratings before the interval'
             when n_ratings = 0 then 'no new ratings tonight'
             else n_of_new_items || ' of ' || n_ratings || ' ratings of items new in ' || interval_text
         end

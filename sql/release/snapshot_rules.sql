@@ -1,3 +1,3 @@
 -- The run's exclusions in force at the cut-off, for the checks that no excluded item is recommended.
-create or replace view snapshot_exclusions as
+create or replace temp view snapshot_exclusions as
 select user_id, item_id from read_parquet({{ exclusions_path }})

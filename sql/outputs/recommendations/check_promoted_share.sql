@@ -1,15 +1,16 @@
 -- Promoted rows are items promoted tonight, and no list gives them more than its placement's promoted slots.
-with per_list as (
-    select placement, user_id, count(*) filter (where promoted) as n_promoted
-    from published_lists
-    group by placement, user_id
-),
-
-over_share as (
-    select per_list.placement, per_list.user_id, null as item_id, per_list.n_promoted, placements.promoted_slots
-    from per_list
+with over_share as (
+    select
+        placements.placement,
+        coalesce(users.user_id, lists.unknown_user_id) as user_id,
+        null as item_id,
+        lists.n_promoted,
+        placements.promoted_slots
+    from published_list_sizes as lists
+    join list_placements using (placement_key)
     join placements using (placement)
-    where per_list.n_promoted > placements.promoted_slots
+    left join snapshot_users as users using (user_index)
+    where lists.n_promoted > placements.promoted_slots
 ),
 
 not_promoted as (

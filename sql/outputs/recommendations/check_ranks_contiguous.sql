@@ -1,14 +1,16 @@
 -- Ranks run 1..n without gaps or repeats for each user in each placement.
-with per_list as (
-    select placement, user_id, count(*) as n_rows, count(distinct rank) as n_ranks, min(rank) as min_rank,
-           max(rank) as max_rank
-    from published_lists
-    group by placement, user_id
-),
-
-final as (
-    select * from per_list
-    where min_rank <> 1 or max_rank <> n_rows or n_ranks <> n_rows
+with final as (
+    select
+        list_placements.placement,
+        coalesce(users.user_id, lists.unknown_user_id) as user_id,
+        lists.n_rows,
+        lists.n_ranks,
+        lists.min_rank,
+        lists.max_rank
+    from published_list_sizes as lists
+    left join list_placements using (placement_key)
+    left join snapshot_users as users using (user_index)
+    where lists.min_rank <> 1 or lists.max_rank <> lists.n_rows or lists.n_ranks <> lists.n_rows
 )
 
 select * from final

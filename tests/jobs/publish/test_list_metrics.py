@@ -1,0 +1,57 @@
+"""The published lists' figures (jobs.publish.list_metrics) are models.metrics' measures, computed without the
+(lists x k x d) tensor: the same values on lists with gaps, repeated items, items without a vector, and lists of
+zero or one item; and the same item vectors, from a matrix read as load_snapshot reads it."""
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from jobs.config import load_settings
+from jobs.publish.list_metrics import ListRows, diversity_and_novelty, slot_matrix, snapshot_matrix
+from jobs.train.snapshot import load_snapshot
+from models.metrics import intra_list_diversity, item_vectors, novelty
+
+
+def test_diversity_and_novelty_equal_the_models_measures():
+    rng = np.random.default_rng(7)
+    n_items, n_users, k = 40, 500, 6
+    vectors = rng.normal(size=(n_items, 8)).astype(np.float32)
+    vectors[3] = 0.0  # an item nobody rated: no vector
+    vectors[5] *= 3.0  # not unit length: both normalise
+    slots = rng.integers(0, n_items, size=(60, k))
+    slots[rng.random(slots.shape) < 0.3] = -1  # gaps
+    slots[0], slots[1] = -1, [-1, 4, -1, -1, -1, -1]  # an empty list and a list of one item
+    slots[2] = [7, 7, 7, 3, -1, 2]  # one item three times, and the item without a vector
+    counts = rng.integers(0, 50, size=n_items)
+    diversity, information = diversity_and_novelty(slots, vectors, counts, n_users)
+    np.testing.assert_allclose(diversity, intra_list_diversity(slots, vectors), rtol=1e-5, atol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(information, novelty(slots, counts, n_users), rtol=1e-9, equal_nan=True)
+    assert np.isnan(diversity[:2]).all() and np.isnan(information[0]) and np.isfinite(information[1])
+
+
+def test_slot_matrix_places_rows_by_user_and_rank():
+    rows = ListRows({"default": 0}, placement=np.zeros(5, dtype=np.int32), user=np.array([2, 2, 0, 2, 0]),
+                    item=np.array([9, 8, 7, 6, 5]), rank=np.array([1, 3, 2, 9, 0]), promoted=np.zeros(5, bool))
+    # users 0 and 2 have lists (user 1 none); rank 9 is past k = 3 and rank 0 has no slot.
+    np.testing.assert_array_equal(slot_matrix(rows, n_users=3, k=3), [[-1, 7, -1], [9, -1, 8]])
+
+
+def test_the_snapshot_matrix_gives_load_snapshots_item_vectors(tmp_path):
+    files = load_settings(home=tmp_path).layout.run("night")
+    files.snapshot.mkdir(parents=True)
+    rng = np.random.default_rng(3)
+    pairs = sorted({(int(u), int(i)) for u, i in zip(rng.integers(0, 30, 200), rng.integers(0, 12, 200))})
+    users, items = (np.array(column, dtype=np.int32) for column in zip(*pairs))
+    pq.write_table(pa.table({"user_index": users, "item_index": items, "rating": rng.random(len(pairs)).astype(np.float32),
+                             "rated_at_epoch": np.arange(len(pairs))}), files.snapshot_file("interactions"))
+    pq.write_table(pa.table({"user_index": np.arange(31, dtype=np.int32), "user_id": [f"u{u}" for u in range(31)]}),
+                   files.snapshot_file("users"))  # u30 rated nothing
+    pq.write_table(pa.table({"item_index": np.arange(13, dtype=np.int32), "item_id": [f"i{i}" for i in range(13)],
+                             "title": ["t"] * 13, "genres": ["g"] * 13, "description": ["d"] * 13}),
+                   files.snapshot_file("items"))  # i12 rated by nobody
+    loaded = load_snapshot(files).data.matrix
+    matrix = snapshot_matrix(files)
+    assert matrix.shape == loaded.shape == (31, 13)
+    np.testing.assert_array_equal(matrix.indptr, loaded.indptr)
+    np.testing.assert_array_equal(matrix.indices, loaded.indices)
+    np.testing.assert_array_equal(item_vectors(matrix, dim=4), item_vectors(loaded, dim=4))
