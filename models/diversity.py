@@ -7,20 +7,26 @@ to the items already picked. Similarities come from an ``ItemSimilarity``: a tra
 plain item vectors, either way values in [0, 1] with a unit diagonal.
 
 Everything runs over a whole chunk of users at once: the similarity block of the chunk's distinct pool items is
-computed once and gathered into an (n, m, m) tensor. Callers pass chunks (as ``recommend`` yields them) small
-enough that n * m * m floats and the block, u * u floats for u <= min(n * m, n_items) distinct items, fit in
-memory: 2048 users with pools of 50 take 20 MB for the gather, and at most 4 u^2 bytes for the block.
+computed once, and each step gathers from it the picked items' similarities to every pool slot, (n, m) floats.
+Callers pass chunks (as ``recommend`` yields them) small enough that the block, u * u floats for
+u <= min(n * m, n_items) distinct items, fits in memory: at most 4 u^2 bytes. When many chunks draw their pools
+from one set of items (a placement's), ``ItemSimilarity.restricted`` computes that set's block once instead.
 """
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import torch
 
 from models.base import Recommender
 
-#: Memory for the rows of ``similar_items`` held at once while ``from_model`` builds a block.
-ROWS_BUDGET_MB = 256
+#: Memory for the rows of ``similar_items`` held at once while ``from_model`` builds a block (beside the block
+#: itself, which a placement may keep for the night: ``ItemSimilarity.restricted``).
+ROWS_BUDGET_MB = 64
+#: Cells of the block normalised at once (each step holds a few temporaries of this size).
+_NORMALISE_CELLS = 2**22
 
 
 class ItemSimilarity:
@@ -31,6 +37,8 @@ class ItemSimilarity:
             raise ValueError("give a model or item vectors")
         self.model = model
         self.vectors = vectors
+        #: Once ``restricted``: (the block, each item's row in it or -1); None computes a block per ``rerank_mmr``.
+        self.cache: tuple[torch.Tensor, np.ndarray] | None = None
 
     @classmethod
     def from_model(cls, model: Recommender) -> ItemSimilarity:
@@ -53,8 +61,9 @@ class ItemSimilarity:
         From a model, whose scales differ (EASE weights, cosines, dot products): S = similar_items(items)[:, items],
         symmetrised as max(S, S.T) and negatives set to 0; then S_ij is divided by sqrt(r_i r_j), where r_i is item
         i's largest off-diagonal similarity over its whole ``similar_items`` row (and its block column, for models
-        whose view is not symmetric). So each item's nearest neighbour sits near 1 whatever the model's scale, and
-        a pair's value does not depend on which other items share the chunk (a per-block maximum would). Since
+        whose view is not symmetric: there the block's items count, which ``restricted`` fixes for the night). So
+        each item's nearest neighbour sits near 1 whatever the model's scale, and for a symmetric view a pair's
+        value does not depend on which other items share the chunk (a per-block maximum would). Since
         S_ij <= min(r_i, r_j), the values stay within [0, 1].
         """
         items = np.asarray(items, dtype=np.int64)
@@ -66,24 +75,72 @@ class ItemSimilarity:
         out.fill_diagonal_(1.0)
         return out
 
+    def restricted(self, items: np.ndarray) -> ItemSimilarity:
+        """The same similarities with the block among ``items`` computed once: ``rerank_mmr`` then gathers every
+        pool of those items from it, with no model call per batch; it holds len(items)^2 floats. For a symmetric
+        view (factor cosines, vectors) a pair's value depends only on its two items, so the lists are exactly
+        those of a block per batch; for an asymmetric one, r_i's block column is now all of ``items`` (the same
+        all night) rather than the batch's pool items, which can lower a pair's value slightly."""
+        items = np.unique(np.asarray(items, dtype=np.int64))
+        row_of = np.full(int(items.max()) + 1 if len(items) else 0, -1, dtype=np.int64)
+        row_of[items] = np.arange(len(items))
+        cached = copy.copy(self)
+        cached.cache = (self.block(items).to(torch.float32).contiguous(), row_of)
+        return cached
+
+    def pool_block(self, pool_items: np.ndarray, valid: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """(a block, each pool slot's row in it): the cached block when ``restricted``, else one over the pools'
+        distinct valid items. Invalid slots point at row 0."""
+        if self.cache is None:
+            unique = np.unique(pool_items[valid])
+            block, local = self.block(unique).to(torch.float32), np.searchsorted(unique, pool_items)
+        else:
+            block, row_of = self.cache
+            wanted = np.where(valid, pool_items, 0)
+            if len(row_of) == 0 or wanted.max() >= len(row_of) or (row_of[wanted][valid] < 0).any():
+                raise KeyError("a pool holds items outside the similarity's cached ones")
+            local = row_of[wanted]
+        return block, torch.from_numpy(np.where(valid, local, 0)).to(block.device)
+
     def _model_block(self, items: np.ndarray) -> torch.Tensor:
+        """See ``block``. Written into one (u, u) tensor in place, row chunk by row chunk, so a large block (a
+        placement's whole subset, ``restricted``) peaks near its own size rather than several copies of it."""
         model = self.model
         u = len(items)
         chunk = max(1, int(ROWS_BUDGET_MB * 2**20 // (4 * max(model.n_items, 1))))
-        parts, row_max = [], []
+        s = reach = None
         with torch.inference_mode():
             for lo in range(0, u, chunk):
-                rows = model.similar_items(items[lo : lo + chunk]).to(torch.float32).clamp_min(0.0)
-                local = torch.arange(rows.shape[0], device=rows.device)
-                rows[local, torch.from_numpy(items[lo : lo + chunk]).to(rows.device)] = 0.0  # not its own neighbour
-                row_max.append(rows.amax(dim=1))
-                parts.append(rows[:, torch.from_numpy(items).to(rows.device)])
-            s = torch.cat(parts)
-            s = torch.maximum(s, s.T)
-            reach = torch.maximum(torch.cat(row_max), s.amax(dim=0))
-            denom = torch.sqrt(reach[:, None] * reach[None, :])
-            out = torch.where(denom > 0, s / denom.clamp_min(1e-30), torch.zeros_like(s)).clamp_(0.0, 1.0)
-        return out.clone()  # a normal tensor, not an inference one
+                rows = model.similar_items(items[lo : lo + chunk]).to(torch.float32)
+                own = torch.from_numpy(items[lo : lo + chunk]).to(rows.device)
+                if s is None:  # a normal tensor, not an inference one: callers may write to it in place
+                    with torch.inference_mode(False):
+                        s, reach = torch.empty((u, u), device=rows.device), torch.empty(u, device=rows.device)
+                rows[torch.arange(rows.shape[0], device=rows.device), own] = 0.0  # not its own neighbour
+                # max(clamp(row, 0)) == clamp(max(row), 0): only the kept columns need clamping.
+                reach[lo : lo + chunk] = rows.amax(dim=1).clamp_min(0.0)
+                s[lo : lo + chunk] = rows.index_select(1, torch.from_numpy(items).to(rows.device)).clamp_min_(0.0)
+                del rows  # before the next chunk's rows exist: one chunk of them at a time
+            if s is None:
+                return torch.empty((0, 0))
+            _symmetrise_max(s)
+            reach = torch.maximum(reach, s.amax(dim=0))
+            rows_at_once = max(1, _NORMALISE_CELLS // u)
+            for lo in range(0, u, rows_at_once):  # s / sqrt(r_i r_j), in place, a few rows at a time
+                part = s[lo : lo + rows_at_once]
+                denom = torch.sqrt(reach[lo : lo + rows_at_once, None] * reach[None, :])
+                part.copy_(torch.where(denom > 0, part / denom.clamp_min(1e-30), 0.0).clamp_(0.0, 1.0))
+        return s
+
+
+def _symmetrise_max(s: torch.Tensor, tile: int = 512) -> None:
+    """s = max(s, s.T) in place, tile by tile (a whole transposed read walks memory column-wise, slowly)."""
+    u = s.shape[0]
+    for lo in range(0, u, tile):
+        for at in range(lo, u, tile):
+            top = torch.maximum(s[lo : lo + tile, at : at + tile], s[at : at + tile, lo : lo + tile].T)
+            s[lo : lo + tile, at : at + tile] = top
+            s[at : at + tile, lo : lo + tile] = top.T
 
 
 def rerank_mmr(
@@ -115,15 +172,11 @@ def rerank_mmr(
         out_scores[:, :steps] = pool_scores[:, :steps]
         return out_items, out_scores
     valid_np = (pool_items >= 0) & np.isfinite(pool_scores)
-    unique = np.unique(pool_items[valid_np])
-    if len(unique) == 0:
+    if not valid_np.any():
         return out_items, out_scores
-    block = similarity.block(unique).to(torch.float32)
+    block, local = similarity.pool_block(pool_items, valid_np)
+    block = block.contiguous()
     device = block.device
-    local = torch.from_numpy(np.where(valid_np, np.searchsorted(unique, pool_items), 0)).to(device)
-    sim = block[local[:, :, None], local[:, None, :]]  # (n, m, m): sim[u, i, j] between pool slots i and j
-    del block
-
     valid = torch.from_numpy(valid_np).to(device)
     scores = torch.from_numpy(np.where(valid_np, pool_scores, 0.0)).to(device)
     lo = torch.where(valid, scores, float("inf")).amin(dim=1, keepdim=True)
@@ -133,15 +186,16 @@ def rerank_mmr(
     relevance = (1.0 - diversity) * rel
     max_sim = torch.zeros((n, m), dtype=torch.float32, device=device)
     available = valid.clone()
-    rows = torch.arange(n, device=device)
     picks = torch.full((n, steps), -1, dtype=torch.int64, device=device)
     for step in range(steps):
         gain = torch.where(available, relevance - diversity * max_sim, float("-inf"))
-        pick = torch.argmax(gain, dim=1)  # the first of equal gains: the better-ranked item
-        found = available[rows, pick]
-        picks[:, step] = torch.where(found, pick, -1)
-        available[rows, pick] = False
-        max_sim = torch.maximum(max_sim, sim[rows, pick])
+        pick = torch.argmax(gain, dim=1, keepdim=True)  # the first of equal gains: the better-ranked item
+        picks[:, step] = torch.where(available.gather(1, pick), pick, -1).squeeze(1)
+        available.scatter_(1, pick, False)
+        # The picked item's similarity to each pool slot, read from the block at (its row, their rows): an
+        # (n, m) gather per step instead of every user's whole (m, m) pool block up front.
+        picked_to_pool = torch.take(block, local.gather(1, pick) * block.shape[1] + local)
+        max_sim = torch.maximum(max_sim, picked_to_pool)
     picks = picks.cpu().numpy()
     chosen = picks >= 0
     slot = np.where(chosen, picks, 0)

@@ -136,10 +136,11 @@ def topk_dot(
     x = user_vectors.to(torch.float32).contiguous()
     probe = min(max(items.probe, 4 * k), n_items)
     tiles = np.r_[0, np.arange(probe, n_items, max(1, tile_items)), n_items]  # tile 0 is the probe
-    seen = _SeenByTile(history, rows, items, tiles)
-    # 1. The probe, and each user's threshold.
+    seen = _SeenByTile(history, rows, items, tiles, tile_items)
+    # 1. The probe, and each user's threshold: the k-th best value, which numpy's partition selects several
+    # times faster than torch.topk (the same value: a selection is exact).
     head = seen.mask(torch.mm(x, items.vectors_t[:, :probe]), 0)
-    threshold = torch.topk(head, k, dim=1, sorted=False).values.amin(dim=1)
+    threshold = torch.from_numpy(np.partition(head.numpy(), probe - k, axis=1)[:, probe - k].copy())
     full = torch.isneginf(threshold)
     threshold[full] = float("inf")  # these users are ranked on their whole row, below
     # 2. How far down the norm order each user must go; the tiles, for the users who need them.
@@ -163,13 +164,17 @@ class _SeenByTile:
     """The seen items of ``topk_dot``'s users as (user, position in the norm order), grouped by tile (a radix
     sort on the tile number), so each tile masks its own with one scatter."""
 
-    def __init__(self, history: sp.csr_matrix | None, rows: np.ndarray, items: DotItems, tiles: np.ndarray) -> None:
+    def __init__(self, history: sp.csr_matrix | None, rows: np.ndarray, items: DotItems, tiles: np.ndarray,
+                 tile_items: int) -> None:
         self.tiles = tiles
         self.bounds = np.zeros(len(tiles), dtype=np.int64)
         if history is not None:
             seen_user, seen_col = _seen_coords(history, np.asarray(rows, dtype=np.int64))
             seen_pos = items.position[seen_col]
-            tile_of = (np.searchsorted(tiles, seen_pos, side="right") - 1).astype(np.uint16)
+            # Tiles after the probe all hold tile_items items (the last one fewer): the tile is a division away,
+            # no search needed.
+            after = np.maximum(seen_pos - tiles[1], -1) if len(tiles) > 2 else np.full(len(seen_pos), -1)
+            tile_of = (after // max(1, tile_items) + 1).astype(np.uint16)
             by_tile = np.argsort(tile_of, kind="stable")
             self.user, self.pos = torch.from_numpy(seen_user[by_tile]), torch.from_numpy(seen_pos[by_tile])
             self.bounds = np.r_[0, np.cumsum(np.bincount(tile_of, minlength=len(tiles) - 1))]
@@ -206,16 +211,54 @@ class _Candidates:
             self.score.append(score)
 
     def top(self, k: int, item_order: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """(item indices, scores) of each user's k best candidates; -1 / -inf where a user has fewer."""
-        user, slot, pos, score = (torch.cat(found) for found in (self.user, self.slot, self.pos, self.score))
-        width = max(int(self.filled.max()), k)
-        cand = torch.full((self.n, width), float("-inf"))
-        cand_pos = torch.full((self.n, width), -1, dtype=torch.int64)
-        cand[user, slot] = score
-        cand_pos[user, slot] = pos
-        values, at = torch.topk(cand, k, dim=1, sorted=True)
-        found = torch.gather(cand_pos, 1, at)
-        return torch.where(found >= 0, item_order[found.clamp_min(0)], -1).numpy(), values.numpy()
+        """(item indices, scores) of each user's k best candidates; -1 / -inf where a user has fewer.
+
+        Each user's candidates are a row as wide as the most any user of the chunk has. One user with many (a low
+        threshold) would widen every row, so the users with more than 2k are ranked in rows of their own, the
+        others in rows just wide enough for theirs. Ranking k + 1 tells which rows hold equal scores: only there
+        does the layout matter (torch.topk orders ties by it), and those rows are ranked again at the full width,
+        exactly as one matrix of the whole chunk ranks them (torch.topk ranks each row on its own)."""
+        found = tuple(torch.cat(parts) for parts in (self.user, self.slot, self.pos, self.score))
+        exact_width = max(int(self.filled.max()), k)
+        wide = self.filled > 2 * k
+        groups = [wide.logical_not().nonzero().squeeze(1), wide.nonzero().squeeze(1)] if bool(wide.any()) else [None]
+        out_items = torch.full((self.n, k), -1, dtype=torch.int64)
+        out_scores = torch.full((self.n, k), float("-inf"))
+        for members in groups:
+            filled = self.filled if members is None else self.filled[members]
+            width = max(int(filled.max()), k + 1)
+            values, at_pos = _ranked(*self._laid_out(found, members, width), k + 1)
+            tied = ((values[:, 1:] == values[:, :-1]) & ~torch.isneginf(values[:, 1:])).any(dim=1)
+            values, at_pos = values[:, :k], at_pos[:, :k]
+            if bool(tied.any()):
+                again = (torch.arange(self.n) if members is None else members)[tied]
+                values[tied], at_pos[tied] = _ranked(*self._laid_out(found, again, exact_width), k)
+            rows = slice(None) if members is None else members
+            out_items[rows] = torch.where(at_pos >= 0, item_order[at_pos.clamp_min(0)], -1)
+            out_scores[rows] = values
+        return out_items.numpy(), out_scores.numpy()
+
+    def _laid_out(self, found: tuple[torch.Tensor, ...], members: torch.Tensor | None,
+                  width: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(scores, norm-order positions) of the candidates of ``members`` (None: every user), one row each at
+        its slots, -inf / -1 elsewhere."""
+        user, slot, pos, score = found
+        rows, row = self.n, user
+        if members is not None:
+            row_of = torch.full((self.n,), -1, dtype=torch.int64)
+            row_of[members] = torch.arange(len(members))
+            keep = row_of[user] >= 0
+            rows, row, slot, pos, score = len(members), row_of[user[keep]], slot[keep], pos[keep], score[keep]
+        flat = row * width + slot  # one flat scatter is several times faster than 2-D advanced indexing
+        cand = torch.full((rows * width,), float("-inf")).scatter_(0, flat, score)
+        cand_pos = torch.full((rows * width,), -1, dtype=torch.int64).scatter_(0, flat, pos)
+        return cand.view(rows, width), cand_pos.view(rows, width)
+
+
+def _ranked(cand: torch.Tensor, cand_pos: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k best scores of each row, best first, and their norm-order positions (-1 at empty slots)."""
+    values, at = torch.topk(cand, k, dim=1, sorted=True)
+    return values, torch.gather(cand_pos, 1, at)
 
 
 def _depths(x: torch.Tensor, threshold: torch.Tensor, full: torch.Tensor, items: DotItems) -> torch.Tensor:

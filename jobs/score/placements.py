@@ -7,7 +7,8 @@ its length, never cut down afterwards. On top of that, per placement:
 
 - **diversity** > 0: the top ``pool_size`` items are re-ranked by maximal marginal relevance
   (``models.diversity.rerank_mmr``) over the champion's item similarities, or content similarity when the
-  champion has none;
+  champion has none. The similarity block of the placement's organic items is computed once per shard when it
+  fits ``similarity_cells`` (``ItemSimilarity.restricted``), and every chunk's pools read from it;
 - **promoted slots**: promoted items compete only for those slots (the user's best-scored promoted items that
   they have not rated and are not excluded from), and each is placed where its score falls among the list's
   other items (``merge_promoted``); the organic items fill the rest.
@@ -24,6 +25,7 @@ import torch
 
 from jobs.score.rules import PlacementItems
 from models.base import Recommender
+from models.diversity import ItemSimilarity, rerank_mmr
 from models.topk import DotItems, topk_dot, topk_masked
 
 log = logging.getLogger("recs.score")
@@ -31,8 +33,11 @@ log = logging.getLogger("recs.score")
 #: A diversified list re-ranks this many times its length of top-scored items (at least MIN_POOL).
 POOL_FACTOR = 3
 MIN_POOL = 50
-#: Bound on one re-ranking batch's (users x pool x pool) similarity gather, in float32 cells.
-_MMR_CELLS = 16 * 2**20
+#: Bound on the distinct items of one re-ranking batch without a cached block (its block: 64 MiB).
+_BLOCK_ITEMS = 4096
+#: Bound on the similarity block a diversified placement keeps for the night (float32 cells; 256 MiB), when the
+#: caller gives none (``score_shard`` derives it from ``score.memory_budget_mb``).
+DEFAULT_SIMILARITY_CELLS = 64 * 2**20
 
 
 @dataclass
@@ -122,14 +127,17 @@ class PlacementPlan:
     """How one placement's lists are filled tonight (see the module's docstring)."""
 
     def __init__(self, items: PlacementItems, top_n: int, n_items: int, blocked: sp.csr_matrix,
-                 item_factors: torch.Tensor | None, similarity: object | None) -> None:
+                 item_factors: torch.Tensor | None, similarity: ItemSimilarity | None,
+                 similarity_cells: int = DEFAULT_SIMILARITY_CELLS) -> None:
         placement = items.placement
         self.name, self.k = placement.name, placement.length(top_n)
         self.slots = min(placement.promoted_slots, self.k) if len(items.promoted) else 0
-        self.similarity = similarity
         self.diversity = float(placement.diversity) if similarity is not None else 0.0
         self.pool_size = self.k if self.diversity == 0 else max(POOL_FACTOR * self.k, MIN_POOL)
         organic = items.organic if self.slots else items.eligible
+        # Pools hold only organic items: their whole block, once for the night, beats a model call per batch.
+        cache = self.diversity > 0 and 0 < len(organic) and len(organic) ** 2 <= similarity_cells
+        self.similarity = similarity.restricted(organic) if cache else similarity
         self.organic = SubsetRanker(organic, n_items, blocked, item_factors)
         self.promoted = SubsetRanker(items.promoted, n_items, blocked, item_factors) if self.slots else None
 
@@ -144,11 +152,10 @@ class PlacementPlan:
         return merge_promoted(items, scores, pro_items, pro_scores, self.k)
 
     def _rerank(self, items: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """MMR in batches of users small enough for their (users x pool x pool) similarities."""
-        from models.diversity import rerank_mmr
-
-        m = max(items.shape[1], 1)
-        batch = max(1, min(_MMR_CELLS // (m * m), 4096 // m))
+        """MMR over the whole chunk from the cached block, else in batches small enough for a block each."""
+        cached = getattr(self.similarity, "cache", None) is not None
+        # Uncached, each batch builds a block over its distinct items: at most _BLOCK_ITEMS of them.
+        batch = max(1, len(items) if cached else _BLOCK_ITEMS // max(items.shape[1], 1))
         parts = [rerank_mmr(items[lo:lo + batch], scores[lo:lo + batch], self.similarity, self.k, self.diversity)
                  for lo in range(0, len(items), batch)]
         if not parts:

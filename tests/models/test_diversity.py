@@ -142,3 +142,77 @@ def test_evaluate_reports_ild_and_novelty_per_cutoff():
     popular = build("popularity").fit(world.train, TrainOptions(seed=0))
     novelty = {m: evaluate(m, split, (10,))[1].set_index("metric").loc["novelty", "value"] for m in (model, popular)}
     assert novelty[model] > novelty[popular]
+
+
+def _reference_block(model, items):
+    """``ItemSimilarity.block`` of a model as its docstring defines it, written plainly (whole tensors)."""
+    rows = model.similar_items(items).to(torch.float32).clamp_min(0.0)
+    rows[torch.arange(len(items)), torch.from_numpy(items)] = 0.0
+    s = rows[:, torch.from_numpy(items)]
+    s = torch.maximum(s, s.T)
+    reach = torch.maximum(rows.amax(dim=1), s.amax(dim=0))
+    denom = torch.sqrt(reach[:, None] * reach[None, :])
+    out = torch.where(denom > 0, s / denom.clamp_min(1e-30), torch.zeros_like(s)).clamp(0.0, 1.0)
+    return out.fill_diagonal_(1.0)
+
+
+@pytest.mark.parametrize("name", ["ease", "ials"])
+def test_model_block_built_in_place_by_tiles_equals_the_plain_formula(name, monkeypatch):
+    import models.diversity as diversity
+
+    world = make_synthetic()
+    model = build(name).fit(world.train, TrainOptions(seed=0))
+    items = np.array([0, 1, 2, 5, 20, 21, 40, 44, 61, 63, 65])
+    monkeypatch.setattr(diversity, "_NORMALISE_CELLS", 20)  # several row steps, a block spanning tiles below
+    block = ItemSimilarity.from_model(model).block(items)
+    assert torch.equal(block, _reference_block(model, items))
+    s = torch.rand(1100, 1100)
+    want = torch.maximum(s, s.T)
+    diversity._symmetrise_max(s)
+    assert torch.equal(s, want)
+
+
+def _reference_mmr(pool, scores, block_of, k, diversity):
+    """MMR one user at a time, in plain Python: the definition ``rerank_mmr`` vectorises."""
+    out = []
+    for items, values in zip(pool, scores):
+        valid = [j for j in range(len(items)) if items[j] >= 0 and np.isfinite(values[j])]
+        if not valid:
+            out.append([])
+            continue
+        lo, hi = min(values[j] for j in valid), max(values[j] for j in valid)
+        rel = {j: (values[j] - lo) / (hi - lo) if hi > lo else 1.0 for j in valid}
+        chosen: list[int] = []
+        while valid and len(chosen) < k:
+            gains = {j: (1 - diversity) * rel[j] - diversity * max((block_of(items[j], items[c]) for c in chosen),
+                                                                   default=0) for j in valid}
+            best = max(valid, key=lambda j: (gains[j], -j))
+            chosen.append(best)
+            valid.remove(best)
+        out.append([items[j] for j in chosen])
+    return out
+
+
+def test_mmr_equals_the_per_user_definition_and_a_restricted_similarity_changes_nothing():
+    world = make_synthetic(seed=4)
+    model = build("ials").fit(world.train, TrainOptions(seed=0))
+    similarity = ItemSimilarity.from_model(model)
+    subset = np.flatnonzero(world.item_block <= 1)  # two genres and the popular items
+    cached = similarity.restricted(subset)
+    everything = similarity.block(subset)
+
+    def block_of(a, b):
+        return float(everything[np.searchsorted(subset, a), np.searchsorted(subset, b)])
+
+    scores = model.score(world.users[:40])[:, torch.from_numpy(subset)]
+    values, at = torch.topk(scores, 12, dim=1)
+    pool, pool_scores = subset[at.numpy()], values.numpy()
+    pool[3, 7:], pool_scores[3, 7:] = -1, -np.inf  # a short pool
+    for diversity in (0.25, 1.0):
+        plain = rerank_mmr(pool, pool_scores, similarity, 6, diversity)
+        fast = rerank_mmr(pool, pool_scores, cached, 6, diversity)
+        assert np.array_equal(plain[0], fast[0]) and np.array_equal(plain[1], fast[1])
+        want = _reference_mmr(pool, pool_scores, block_of, 6, diversity)
+        assert [[int(i) for i in row if i >= 0] for row in fast[0]] == want
+    with pytest.raises(KeyError, match="outside"):
+        rerank_mmr(np.array([[subset[0], 2 + subset.max()]]), np.array([[2.0, 1.0]], np.float32), cached, 2, 0.5)

@@ -1,6 +1,7 @@
 """The shared top-k: seen items masked from CSR rows, short lists when few items are unseen."""
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 import torch
 
@@ -84,3 +85,31 @@ def test_recommend_takes_the_factor_path_for_factor_models_with_the_same_result(
     fast = np.concatenate([t.items for t in recommend(model, users, 10, data.matrix, chunk_users=13)])
     values, plain = topk_masked(model.score(users), 10, data.matrix, users)
     assert (fast == plain.numpy()).all()
+
+
+@pytest.mark.parametrize("wide_users", [[], [3, 17]])
+def test_candidates_rank_ties_as_one_matrix_of_the_whole_chunk_does(wide_users):
+    from models.topk import _Candidates
+
+    gen = torch.Generator().manual_seed(len(wide_users))
+    n, k = 60, 5
+    counts = torch.randint(k + 1, 2 * k, (n,), generator=gen)
+    counts[wide_users] = 40  # more than 2k: ranked in rows of their own
+    counts[5] = 2  # fewer than k
+    row = torch.repeat_interleave(torch.arange(n), counts)
+    score = torch.randint(0, 4, (len(row),), generator=gen).float()  # four values: ties in every list
+    found = _Candidates(n)
+    found.keep(row, row, torch.arange(len(row)), score)
+    items, scores = found.top(k, torch.arange(len(row)) * 10)
+    # The reference: every user's candidates in one (n, widest) matrix, ranked at once.
+    width = int(counts.max())
+    cand = torch.full((n, width), float("-inf"))
+    slot = torch.arange(len(row)) - torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)
+    cand[row, slot] = score
+    values, at = torch.topk(cand, k, dim=1, sorted=True)
+    pos = torch.full((n, width), -1)
+    pos[row, slot] = torch.arange(len(row))
+    want = torch.gather(pos, 1, at)
+    assert np.array_equal(items, torch.where(want >= 0, want * 10, -1).numpy())
+    assert np.array_equal(scores, values.numpy())
+    assert (items[5, 2:] == -1).all()
