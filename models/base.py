@@ -234,6 +234,12 @@ class Recommender(ABC):
     def supports_similar_items(self) -> bool:
         return type(self).similar_items is not Recommender.similar_items
 
+    def unit_item_vectors(self) -> torch.Tensor | None:
+        """(n_items, d) float32 rows U with ``similar_items(items) == U[items] @ U.T``, for models whose item-item
+        view is a cosine of item vectors (the factor models); None for the others (the default). It lets diversity
+        re-ranking build a pool's similarities from the pool's own vectors, without a row against every item."""
+        return None
+
     def predicted_ratings(self, users: np.ndarray) -> torch.Tensor:
         """Rating models (``predicts_ratings``): the predicted rating of ``users`` for every item, the values that
         RMSE and MAE judge, which need not rank like ``score``. By default the scores themselves."""

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from models.base import Config, Interactions, Recommender, TrainOptions, scale_positive
-from models.ials import IALS, factor_cosine
+from models.ials import IALS, factor_cosine, unit_rows
 from models.row_optim import RowOptimizer
 
 
@@ -171,3 +171,9 @@ class BiasedMF(Recommender):
         if self.exposure_model is not None:
             return self.exposure_model.similar_items(items)
         return factor_cosine(self.item_factors, items)
+
+    def unit_item_vectors(self) -> torch.Tensor:
+        # The vectors of whichever view ``similar_items`` uses.
+        if self.exposure_model is not None:
+            return self.exposure_model.unit_item_vectors()
+        return unit_rows(self.item_factors)

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from models.base import Config, Interactions, Recommender, TrainOptions
-from models.ials import factor_cosine
+from models.ials import factor_cosine, unit_rows
 from models.row_optim import RowOptimizer
 
 OPTIMIZERS = ("adam", "sgd")
@@ -145,3 +145,6 @@ class BPR(Recommender):
 
     def similar_items(self, items: np.ndarray) -> torch.Tensor:
         return factor_cosine(self.item_factors, items)
+
+    def unit_item_vectors(self) -> torch.Tensor:
+        return unit_rows(self.item_factors)

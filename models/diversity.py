@@ -10,12 +10,18 @@ Everything runs over a whole chunk of users at once: the similarity block of the
 computed once, and each step gathers from it the picked items' similarities to every pool slot, (n, m) floats.
 Callers pass chunks (as ``recommend`` yields them) small enough that the block, u * u floats for
 u <= min(n * m, n_items) distinct items, fits in memory: at most 4 u^2 bytes. When many chunks draw their pools
-from one set of items (a placement's), ``ItemSimilarity.restricted`` computes that set's block once instead.
+from one set of items (a placement's), ``ItemSimilarity.restricted`` computes that set's block once instead; when
+that set is too big to keep its block, ``ItemSimilarity.pooled`` (models whose view is a cosine of item vectors,
+``Recommender.unit_item_vectors``) computes each item's scale (its reach, see ``block``) once, and each step the
+picked items' rows of their pools' blocks from the pools' vectors, (n, m, d) floats: work and memory grow with
+the users alone. Other models build a block per chunk, against every item.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -28,6 +34,16 @@ ROWS_BUDGET_MB = 64
 #: Cells of the block normalised at once (each step holds a few temporaries of this size).
 _NORMALISE_CELLS = 2**22
 
+#: Each user's picked pool slot (n, 1) -> that item's similarity to every slot of their pool (n, m).
+Picked = Callable[[torch.Tensor], torch.Tensor]
+
+
+class PoolVectors(NamedTuple):
+    """What ``ItemSimilarity.pooled`` keeps: unit item vectors (n_items, d) and each item's reach (-1: not kept)."""
+
+    unit: torch.Tensor
+    reach: torch.Tensor
+
 
 class ItemSimilarity:
     """Pairwise item similarity in [0, 1] for re-ranking."""
@@ -39,6 +55,8 @@ class ItemSimilarity:
         self.vectors = vectors
         #: Once ``restricted``: (the block, each item's row in it or -1); None computes a block per ``rerank_mmr``.
         self.cache: tuple[torch.Tensor, np.ndarray] | None = None
+        #: Once ``pooled``: the vectors and reach that every pool's similarities are computed from.
+        self.pool_vectors: PoolVectors | None = None
 
     @classmethod
     def from_model(cls, model: Recommender) -> ItemSimilarity:
@@ -88,9 +106,47 @@ class ItemSimilarity:
         cached.cache = (self.block(items).to(torch.float32).contiguous(), row_of)
         return cached
 
-    def pool_block(self, pool_items: np.ndarray, valid: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        """(a block, each pool slot's row in it): the cached block when ``restricted``, else one over the pools'
-        distinct valid items. Invalid slots point at row 0."""
+    @property
+    def poolable(self) -> bool:
+        """Whether ``pooled`` applies: a model whose item-item view is a cosine of its unit item vectors."""
+        return self.model is not None and self.model.unit_item_vectors() is not None
+
+    def pooled(self, items: np.ndarray) -> ItemSimilarity:
+        """The same similarities with each item's reach r_i (see ``block``) computed once for ``items``, from
+        their rows against every item (``similar_items``'s, chunk by chunk); ``rerank_mmr`` then computes the picked items' similarities to their pool
+        from the pool's unit vectors, with no row against every item per batch. The view is symmetric, so a pair's
+        value depends only on its two items: the lists are those of a block per batch, or of ``restricted``, up to
+        the float32 rounding of the products. Both the reach and the pool products here are float64 dots rounded
+        to float32, so they agree bit for bit with each other as one GEMM's do: an item's nearest neighbour comes
+        out exactly 1 (as in ``block``), and the ties it makes at high diversity fall the same way; float32
+        products summed in two kernels' orders would not. Holds n_items floats besides the vectors."""
+        unit = self.model.unit_item_vectors() if self.model is not None else None
+        if unit is None:
+            raise ValueError("pooled similarity needs a model with unit item vectors")
+        items = np.unique(np.asarray(items, dtype=np.int64))
+        with torch.inference_mode():
+            unit = unit.to(torch.float32).contiguous()
+            reach = torch.full((unit.shape[0],), -1.0, device=unit.device)
+            wide = unit.double()
+            chunk = max(1, int(ROWS_BUDGET_MB * 2**20 // (8 * max(unit.shape[0], 1))))
+            for lo in range(0, len(items), chunk):
+                own = torch.from_numpy(items[lo : lo + chunk]).to(unit.device)
+                rows = (wide[own] @ wide.T).float()  # what similar_items returns for these items, rounded once
+                rows[torch.arange(len(own), device=unit.device), own] = 0.0  # not its own neighbour
+                reach[own] = rows.amax(dim=1).clamp_min(0.0)
+                del rows  # before the next chunk's rows exist
+            del wide
+        pooled = copy.copy(self)
+        pooled.pool_vectors = PoolVectors(unit, reach)
+        return pooled
+
+    def pool_similarity(self, pool_items: np.ndarray, valid: np.ndarray) -> tuple[Picked, torch.device]:
+        """(a function from each user's picked slot, (n, 1), to its similarities to every slot of their pool, (n, m)
+        float32; the device it works on). From the pools' vectors when ``pooled``; else read from a block: the
+        cached one when ``restricted``, or one over the pools' distinct valid items. Invalid slots read arbitrary
+        values in [0, 1] (item 0's), as does the picked slot itself: ``rerank_mmr`` never picks either again."""
+        if self.pool_vectors is not None:
+            return _vector_picks(self.pool_vectors, pool_items, valid), self.pool_vectors.unit.device
         if self.cache is None:
             unique = np.unique(pool_items[valid])
             block, local = self.block(unique).to(torch.float32), np.searchsorted(unique, pool_items)
@@ -100,7 +156,11 @@ class ItemSimilarity:
             if len(row_of) == 0 or wanted.max() >= len(row_of) or (row_of[wanted][valid] < 0).any():
                 raise KeyError("a pool holds items outside the similarity's cached ones")
             local = row_of[wanted]
-        return block, torch.from_numpy(np.where(valid, local, 0)).to(block.device)
+        local = torch.from_numpy(np.where(valid, local, 0)).to(block.device)
+        block, width = block.contiguous(), block.shape[1]
+        # The picked item's row of the block at its pool's rows: an (n, m) gather per step instead of every user's
+        # whole (m, m) pool block up front.
+        return (lambda pick: torch.take(block, local.gather(1, pick) * width + local)), block.device
 
     def _model_block(self, items: np.ndarray) -> torch.Tensor:
         """See ``block``. Written into one (u, u) tensor in place, row chunk by row chunk, so a large block (a
@@ -133,6 +193,29 @@ class ItemSimilarity:
         return s
 
 
+def _vector_picks(pooled: PoolVectors, pool_items: np.ndarray, valid: np.ndarray) -> Picked:
+    """``pool_similarity`` from unit vectors: the picked item's row of its pool's block, by ``block``'s formula
+    with S_ij = u_i . u_j (symmetric as it stands): the pool's vectors are gathered once, (n, m, d), and each step
+    takes k of the m rows of the block, never building it (fewer operations, and no (n, m, m) floats)."""
+    idx = torch.from_numpy(np.where(valid, pool_items, 0)).to(pooled.unit.device)
+    if idx.numel() and int(idx.max()) >= len(pooled.reach):
+        raise KeyError("a pool holds items outside the similarity's pooled ones")
+    reach = pooled.reach[idx]
+    if (reach[torch.from_numpy(valid).to(reach.device)] < 0).any():
+        raise KeyError("a pool holds items outside the similarity's pooled ones")
+    n, m = idx.shape
+    # float64, as ``pooled``'s reach (see there); index_select gathers faster than indexing.
+    vectors = pooled.unit.index_select(0, idx.reshape(-1)).view(n, m, -1).double()
+
+    def picked_to_pool(pick: torch.Tensor) -> torch.Tensor:
+        own = vectors.gather(1, pick[:, :, None].expand(-1, 1, vectors.shape[2]))  # (n, 1, d)
+        dots = torch.bmm(vectors, own.transpose(1, 2)).squeeze(2).float().clamp_min_(0.0)
+        denom = torch.sqrt(reach.gather(1, pick) * reach)
+        return torch.where(denom > 0, dots / denom.clamp_min(1e-30), 0.0).clamp_(0.0, 1.0)
+
+    return picked_to_pool
+
+
 def _symmetrise_max(s: torch.Tensor, tile: int = 512) -> None:
     """s = max(s, s.T) in place, tile by tile (a whole transposed read walks memory column-wise, slowly)."""
     u = s.shape[0]
@@ -157,7 +240,8 @@ def rerank_mmr(
     returned are each chosen item's original score, in the order chosen; -1 / -inf pad users with fewer than k
     valid items. ``diversity`` in [0, 1]: 0 returns the first k of the pool unchanged (no similarity is
     computed), 1 picks by dissimilarity alone; ties go to the item earlier in the pool. One similarity block per
-    call, over the chunk's distinct valid items: see the module docstring for the memory this takes.
+    call, over the chunk's distinct valid items (or none, ``pooled``): see the module docstring for the memory
+    this takes.
     """
     if not 0.0 <= diversity <= 1.0:
         raise ValueError(f"diversity must lie in [0, 1], not {diversity}")
@@ -174,9 +258,7 @@ def rerank_mmr(
     valid_np = (pool_items >= 0) & np.isfinite(pool_scores)
     if not valid_np.any():
         return out_items, out_scores
-    block, local = similarity.pool_block(pool_items, valid_np)
-    block = block.contiguous()
-    device = block.device
+    picked_to_pool, device = similarity.pool_similarity(pool_items, valid_np)
     valid = torch.from_numpy(valid_np).to(device)
     scores = torch.from_numpy(np.where(valid_np, pool_scores, 0.0)).to(device)
     lo = torch.where(valid, scores, float("inf")).amin(dim=1, keepdim=True)
@@ -192,10 +274,7 @@ def rerank_mmr(
         pick = torch.argmax(gain, dim=1, keepdim=True)  # the first of equal gains: the better-ranked item
         picks[:, step] = torch.where(available.gather(1, pick), pick, -1).squeeze(1)
         available.scatter_(1, pick, False)
-        # The picked item's similarity to each pool slot, read from the block at (its row, their rows): an
-        # (n, m) gather per step instead of every user's whole (m, m) pool block up front.
-        picked_to_pool = torch.take(block, local.gather(1, pick) * block.shape[1] + local)
-        max_sim = torch.maximum(max_sim, picked_to_pool)
+        max_sim = torch.maximum(max_sim, picked_to_pool(pick))
     picks = picks.cpu().numpy()
     chosen = picks >= 0
     slot = np.where(chosen, picks, 0)

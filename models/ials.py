@@ -256,9 +256,17 @@ class IALS(Recommender):
     def similar_items(self, items: np.ndarray) -> torch.Tensor:
         return factor_cosine(self.item_factors, items)
 
+    def unit_item_vectors(self) -> torch.Tensor:
+        return unit_rows(self.item_factors)
+
+
+def unit_rows(factors: torch.Tensor) -> torch.Tensor:
+    """The rows of ``factors`` scaled to unit length, float32: ``factor_cosine``'s vectors (a zero row stays 0)."""
+    return torch.nn.functional.normalize(factors.float(), dim=1)
+
 
 def factor_cosine(factors: torch.Tensor, items: np.ndarray) -> torch.Tensor:
     """Cosine similarity of the rows ``items`` of ``factors`` to every row: float32 (len(items), n_rows)."""
-    unit = torch.nn.functional.normalize(factors.float(), dim=1)
+    unit = unit_rows(factors)
     idx = torch.from_numpy(np.asarray(items, dtype=np.int64)).to(factors.device)
     return unit[idx] @ unit.T

@@ -346,6 +346,9 @@ class TwoTower(Recommender):
         idx = torch.from_numpy(np.asarray(items, dtype=np.int64)).to(self.device)
         return self.item_vectors[idx] @ self.item_vectors.T
 
+    def unit_item_vectors(self) -> torch.Tensor:
+        return self.item_vectors  # already unit rows (the item tower normalises them)
+
     def to(self, device: torch.device) -> Self:
         super().to(device)
         if getattr(self, "ranker", None) is not None:

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.base import Config, Interactions, Recommender, TrainOptions
-from models.ials import factor_cosine
+from models.ials import factor_cosine, unit_rows
 
 #: Users scored at once inside ``score`` (bounds the hidden activations of a large request).
 SCORE_CHUNK = 4096
@@ -194,6 +194,10 @@ class MultVAE(Recommender):
     def similar_items(self, items: np.ndarray) -> torch.Tensor:
         with torch.no_grad():
             return factor_cosine(self.net.dec_out.weight.detach(), items)
+
+    def unit_item_vectors(self) -> torch.Tensor:
+        with torch.no_grad():
+            return unit_rows(self.net.dec_out.weight.detach())
 
     def to(self, device: torch.device) -> Self:
         super().to(device)

@@ -8,7 +8,9 @@ its length, never cut down afterwards. On top of that, per placement:
 - **diversity** > 0: the top ``pool_size`` items are re-ranked by maximal marginal relevance
   (``models.diversity.rerank_mmr``) over the champion's item similarities, or content similarity when the
   champion has none. The similarity block of the placement's organic items is computed once per shard when it
-  fits ``similarity_cells`` (``ItemSimilarity.restricted``), and every chunk's pools read from it;
+  fits ``similarity_cells`` (``ItemSimilarity.restricted``), and every chunk's pools read from it; a bigger set,
+  for a champion whose view is a cosine of item vectors, gets its pools' similarities from the pools' vectors
+  (``ItemSimilarity.pooled``); other champions build a block per batch of users, against every item;
 - **promoted slots**: promoted items compete only for those slots (the user's best-scored promoted items that
   they have not rated and are not excluded from), and each is placed where its score falls among the list's
   other items (``merge_promoted``); the organic items fill the rest.
@@ -35,6 +37,8 @@ POOL_FACTOR = 3
 MIN_POOL = 50
 #: Bound on the distinct items of one re-ranking batch without a cached block (its block: 64 MiB).
 _BLOCK_ITEMS = 4096
+#: Bound on the values of one re-ranking batch's pool vectors (``ItemSimilarity.pooled``; 8 MiB of float64).
+_POOL_VALUES = 2**20
 #: Bound on the similarity block a diversified placement keeps for the night (float32 cells; 256 MiB), when the
 #: caller gives none (``score_shard`` derives it from ``score.memory_budget_mb``).
 DEFAULT_SIMILARITY_CELLS = 64 * 2**20
@@ -138,6 +142,8 @@ class PlacementPlan:
         # Pools hold only organic items: their whole block, once for the night, beats a model call per batch.
         cache = self.diversity > 0 and 0 < len(organic) and len(organic) ** 2 <= similarity_cells
         self.similarity = similarity.restricted(organic) if cache else similarity
+        if self.diversity > 0 and len(organic) and not cache and similarity.poolable:
+            self.similarity = similarity.pooled(organic)  # too big to keep: the pools' similarities from vectors
         self.organic = SubsetRanker(organic, n_items, blocked, item_factors)
         self.promoted = SubsetRanker(items.promoted, n_items, blocked, item_factors) if self.slots else None
 
@@ -152,10 +158,16 @@ class PlacementPlan:
         return merge_promoted(items, scores, pro_items, pro_scores, self.k)
 
     def _rerank(self, items: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """MMR over the whole chunk from the cached block, else in batches small enough for a block each."""
-        cached = getattr(self.similarity, "cache", None) is not None
-        # Uncached, each batch builds a block over its distinct items: at most _BLOCK_ITEMS of them.
-        batch = max(1, len(items) if cached else _BLOCK_ITEMS // max(items.shape[1], 1))
+        """MMR over the whole chunk from the cached block, else in batches small enough for their block or pool
+        vectors."""
+        m = max(items.shape[1], 1)
+        if getattr(self.similarity, "cache", None) is not None:
+            batch = len(items)
+        elif getattr(self.similarity, "pool_vectors", None) is not None:
+            batch = _POOL_VALUES // (m * self.similarity.pool_vectors.unit.shape[1])  # the pools' vectors (float64)
+        else:
+            batch = _BLOCK_ITEMS // m  # a block over the batch's distinct items: at most _BLOCK_ITEMS of them
+        batch = max(1, batch)
         parts = [rerank_mmr(items[lo:lo + batch], scores[lo:lo + batch], self.similarity, self.k, self.diversity)
                  for lo in range(0, len(items), batch)]
         if not parts:

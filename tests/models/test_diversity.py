@@ -193,12 +193,13 @@ def _reference_mmr(pool, scores, block_of, k, diversity):
     return out
 
 
-def test_mmr_equals_the_per_user_definition_and_a_restricted_similarity_changes_nothing():
+def test_mmr_equals_the_per_user_definition_and_a_restricted_or_pooled_similarity_changes_nothing():
     world = make_synthetic(seed=4)
     model = build("ials").fit(world.train, TrainOptions(seed=0))
     similarity = ItemSimilarity.from_model(model)
     subset = np.flatnonzero(world.item_block <= 1)  # two genres and the popular items
-    cached = similarity.restricted(subset)
+    cached, pooled = similarity.restricted(subset), similarity.pooled(subset)
+    assert pooled.cache is None and similarity.pool_vectors is None  # pooled keeps no block; the original is unchanged
     everything = similarity.block(subset)
 
     def block_of(a, b):
@@ -212,7 +213,43 @@ def test_mmr_equals_the_per_user_definition_and_a_restricted_similarity_changes_
         plain = rerank_mmr(pool, pool_scores, similarity, 6, diversity)
         fast = rerank_mmr(pool, pool_scores, cached, 6, diversity)
         assert np.array_equal(plain[0], fast[0]) and np.array_equal(plain[1], fast[1])
+        per_user = rerank_mmr(pool, pool_scores, pooled, 6, diversity)
+        assert np.array_equal(plain[0], per_user[0]) and np.array_equal(plain[1], per_user[1])
         want = _reference_mmr(pool, pool_scores, block_of, 6, diversity)
         assert [[int(i) for i in row if i >= 0] for row in fast[0]] == want
+    for narrow in (cached, pooled):
+        with pytest.raises(KeyError, match="outside"):
+            rerank_mmr(np.array([[subset[0], 2 + subset.max()]]), np.array([[2.0, 1.0]], np.float32), narrow, 2, 0.5)
+    outside = np.setdiff1d(np.arange(world.train.n_items), subset)[:1]
     with pytest.raises(KeyError, match="outside"):
-        rerank_mmr(np.array([[subset[0], 2 + subset.max()]]), np.array([[2.0, 1.0]], np.float32), cached, 2, 0.5)
+        rerank_mmr(np.array([[subset[0], outside[0]]]), np.array([[2.0, 1.0]], np.float32), pooled, 2, 0.5)
+
+
+def test_pooled_similarities_are_the_rows_of_each_users_pool_block():
+    world = make_synthetic(seed=5)
+    model = build("ials").fit(world.train, TrainOptions(seed=0))
+    similarity = ItemSimilarity.from_model(model)
+    pooled = similarity.pooled(np.arange(world.train.n_items))
+    pool = np.array([[3, 17, 40, 2, -1], [60, 1, 5, 33, 9]])
+    valid = pool >= 0
+    picked_to_pool, _ = pooled.pool_similarity(pool, valid)
+    blocks = [similarity.block(items[ok]) for items, ok in zip(pool, valid)]
+    for slot in range(4):  # each valid slot of both users picked in turn
+        rows = picked_to_pool(torch.full((2, 1), slot))
+        for user, block in enumerate(blocks):
+            off = np.flatnonzero(valid[user] & (np.arange(5) != slot))  # the picked slot itself is never read
+            want = block[slot, torch.from_numpy(off)]
+            torch.testing.assert_close(rows[user, off], want, rtol=0, atol=1e-6)  # float rounding aside
+
+
+@pytest.mark.parametrize("name", ["ials", "bpr", "biased_mf", "two_tower", "vae", "ease"])
+def test_unit_item_vectors_reproduce_similar_items_exactly(name):
+    world = make_synthetic()
+    model = build(name).fit(world.train, TrainOptions(seed=0))
+    unit = model.unit_item_vectors()
+    if name == "ease":  # not a cosine of item vectors: no pooled blocks, a block per batch
+        assert unit is None and not ItemSimilarity.from_model(model).poolable
+        return
+    items = np.array([0, 7, 30, 61])
+    assert torch.equal(unit[torch.from_numpy(items)] @ unit.T, model.similar_items(items))
+    torch.testing.assert_close(torch.linalg.vector_norm(unit, dim=1), torch.ones(len(unit)))
