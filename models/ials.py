@@ -95,16 +95,18 @@ class Tiles:
         self.chunks: list[tuple[int, int, list[tuple[int, int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]]] = []
         n_rows, n_cols = matrix.shape
         block_cols = max(1, min(block_cols, n_cols))
+        n_blocks = -(-n_cols // block_cols)
         for lo in range(0, n_rows, chunk_rows):
             hi = min(lo + chunk_rows, n_rows)
             start, end = matrix.indptr[lo], matrix.indptr[hi]
             indices = matrix.indices[start:end]
             conf = confidence[start:end]
             row_of = np.repeat(np.arange(hi - lo, dtype=np.int32), np.diff(matrix.indptr[lo : hi + 1]))
-            # Group the nonzeros by column block, keeping the row-major order inside each (a stable sort).
-            block_of = indices // block_cols
+            # Group the nonzeros by column block, keeping the row-major order inside each (a stable sort; numpy
+            # radix-sorts 16-bit keys, a hundred times faster than its merge sort of wider ones).
+            block_of = (indices // block_cols).astype(np.uint16 if n_blocks <= 2**16 else np.int64)
             order = np.argsort(block_of, kind="stable")
-            bounds = np.concatenate(([0], np.cumsum(np.bincount(block_of, minlength=-(-n_cols // block_cols)))))
+            bounds = np.concatenate(([0], np.cumsum(np.bincount(block_of, minlength=n_blocks))))
             tiles = []
             for block in range(len(bounds) - 1):
                 seg = order[bounds[block] : bounds[block + 1]]
