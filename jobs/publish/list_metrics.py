@@ -26,7 +26,7 @@ from jobs.layout import RunFiles
 from jobs.records import RunContext
 from jobs.score.rules import placement_frame, rules_connection
 from jobs.sql import q_literal, run_sql
-from models.metrics import item_vectors
+from models.metrics import intra_list_diversity, item_vectors, novelty
 
 log = logging.getLogger("recs.release")
 
@@ -115,28 +115,6 @@ def slot_matrix(rows: ListRows, n_users: int, k: int) -> np.ndarray:
     return slots[np.bincount(rows.user, minlength=n_users) > 0]
 
 
-def diversity_and_novelty(slots: np.ndarray, vectors: np.ndarray, item_counts: np.ndarray,
-                          n_users: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per list, ``models.metrics``' ``intra_list_diversity(slots, vectors)`` and ``novelty(slots, item_counts,
-    n_users)`` (the same values: tests/jobs/publish/test_list_metrics.py), from one sparse lists x items matrix:
-    the sum of a list's pairwise cosines is |sum of its unit vectors|^2 - sum of their squared norms, so no
-    (lists x k x d) tensor is formed (that took 25 s for 15M rows)."""
-    valid = slots >= 0
-    count = valid.sum(axis=1)
-    indptr = np.concatenate([[0], np.cumsum(count)])
-    lists = sp.csr_matrix((np.ones(int(indptr[-1])), slots[valid], indptr), shape=(len(slots), len(vectors)))
-    vectors = np.asarray(vectors, dtype=np.float64)
-    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)  # as torch's normalize
-    summed = np.asarray(lists @ unit)
-    own = lists @ np.square(unit).sum(axis=1)
-    pairs = count * (count - 1.0)
-    diversity = 1.0 - (np.square(summed).sum(axis=1) - own) / np.maximum(pairs, 1.0)
-    information = -np.log2(np.maximum(np.asarray(item_counts, dtype=np.float64), 1.0) / max(n_users, 1))
-    total = lists @ information
-    return (np.where(pairs > 0, diversity, np.nan),
-            np.divide(total, count, out=np.full(len(slots), np.nan), where=count > 0))
-
-
 def list_figures(settings: Settings, run: RunContext, rows: ListRows, model: str) -> pd.DataFrame:
     """The published figures of every placement tonight (metric, k, value per placement)."""
     files = settings.layout.run(run.key)
@@ -155,10 +133,9 @@ def list_figures(settings: Settings, run: RunContext, rows: ListRows, model: str
         k = placement.length(settings.score.top_n)
         placed = rows.of(placement.name)
         slots = slot_matrix(placed, n_users, k)
-        diversity, novelty = diversity_and_novelty(slots, vectors, counts, n_users)
         figures = {
-            "ild": float(np.nanmean(diversity)) if len(slots) else float("nan"),
-            "novelty": float(np.nanmean(novelty)) if len(slots) else float("nan"),
+            "ild": float(np.nanmean(intra_list_diversity(slots, vectors))) if len(slots) else float("nan"),
+            "novelty": float(np.nanmean(novelty(slots, counts, n_users))) if len(slots) else float("nan"),
             "coverage": np.count_nonzero(np.bincount(placed.item, minlength=n_items)) / max(n_items, 1),
             "eligible_items": float(eligible.get(placement.name, 0)),
             "removed_by_rules": float(ruled_out),

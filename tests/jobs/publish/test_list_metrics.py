@@ -7,26 +7,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jobs.config import load_settings
-from jobs.publish.list_metrics import ListRows, diversity_and_novelty, slot_matrix, snapshot_matrix
+from jobs.publish.list_metrics import ListRows, slot_matrix, snapshot_matrix
 from jobs.train.snapshot import load_snapshot
-from models.metrics import intra_list_diversity, item_vectors, novelty
-
-
-def test_diversity_and_novelty_equal_the_models_measures():
-    rng = np.random.default_rng(7)
-    n_items, n_users, k = 40, 500, 6
-    vectors = rng.normal(size=(n_items, 8)).astype(np.float32)
-    vectors[3] = 0.0  # an item nobody rated: no vector
-    vectors[5] *= 3.0  # not unit length: both normalise
-    slots = rng.integers(0, n_items, size=(60, k))
-    slots[rng.random(slots.shape) < 0.3] = -1  # gaps
-    slots[0], slots[1] = -1, [-1, 4, -1, -1, -1, -1]  # an empty list and a list of one item
-    slots[2] = [7, 7, 7, 3, -1, 2]  # one item three times, and the item without a vector
-    counts = rng.integers(0, 50, size=n_items)
-    diversity, information = diversity_and_novelty(slots, vectors, counts, n_users)
-    np.testing.assert_allclose(diversity, intra_list_diversity(slots, vectors), rtol=1e-5, atol=1e-6, equal_nan=True)
-    np.testing.assert_allclose(information, novelty(slots, counts, n_users), rtol=1e-9, equal_nan=True)
-    assert np.isnan(diversity[:2]).all() and np.isnan(information[0]) and np.isfinite(information[1])
+from models.metrics import item_vectors
 
 
 def test_slot_matrix_places_rows_by_user_and_rank():
