@@ -35,6 +35,13 @@ PROBE_ITEMS = 1024
 #: Items per tile after the probe (``topk_dot``): a (chunk x tile) product runs near the machine's peak and its
 #: scores stay in cache (2048 x 512 floats: 4 MiB).
 TILE_ITEMS = 512
+#: Bytes ``topk_dot`` holds per user of a chunk: the probe's scores and numpy's partition of them, one tile, and
+#: its candidates (a few k of score, position, user and slot), with slack. It does not grow with the catalogue.
+_DOT_BYTES_PER_USER = 8 * (PROBE_ITEMS + TILE_ITEMS) + 64 * 400
+#: Most users in one ``topk_dot`` chunk. Each chunk costs a few hundred small torch calls (a tile each), and each
+#: call waits for its slowest thread: on the 20M benchmark with the cores shared, chunks of 2,485 users (the dense
+#: path's size) ranked every user's top-100 several times slower than chunks of 8,192 (docs/benchmarks.md).
+DOT_CHUNK_USERS = 8192
 
 
 @dataclass
@@ -46,9 +53,13 @@ class TopK:
     scores: np.ndarray  # (n, k) float32
 
 
-def chunk_users_for(n_items: int, memory_budget_mb: float | None = None) -> int:
-    """Users per chunk so that a chunk's dense scores and work buffers fit in ``memory_budget_mb``."""
+def chunk_users_for(n_items: int, memory_budget_mb: float | None = None, factors: bool = False) -> int:
+    """Users per chunk so that a chunk's scores and work buffers fit in ``memory_budget_mb``: the dense path holds
+    a (chunk x items) matrix; the factor path (``factors``, ``topk_dot``) a bounded width per user, up to
+    ``DOT_CHUNK_USERS``."""
     budget = (memory_budget_mb or DEFAULT_MEMORY_BUDGET_MB) * 2**20
+    if factors:
+        return max(1, min(DOT_CHUNK_USERS, int(budget // _DOT_BYTES_PER_USER)))
     return max(1, int(budget // (max(n_items, 1) * _BYTES_PER_CELL)))
 
 
@@ -317,11 +328,12 @@ def recommend(
     """
     users = np.asarray(users, dtype=np.int64)
     rows = users if history_rows is None else np.asarray(history_rows, dtype=np.int64)
-    if not chunk_users or chunk_users <= 0:
-        chunk_users = chunk_users_for(model.n_items, memory_budget_mb)
     factors = model.dot_factors() if callable(getattr(model, "dot_factors", None)) else None
+    factor_path = factors is not None and factors[0].device.type == "cpu"
+    if not chunk_users or chunk_users <= 0:
+        chunk_users = chunk_users_for(model.n_items, memory_budget_mb, factor_path)
     with torch.inference_mode():
-        if factors is not None and factors[0].device.type == "cpu":
+        if factor_path:
             user_factors, item_factors = factors
             prepared = DotItems(item_factors, PROBE_ITEMS)
             for lo in range(0, len(users), chunk_users):

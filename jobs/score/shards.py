@@ -92,13 +92,13 @@ def score_shard(settings: Settings, run: RunContext, champion: Champion, shard: 
     files = settings.layout.run(run.key)
     data = load_snapshot(files).data
     users = shard_users(data.n_users, shard, n_shards)
-    chunk = settings.score.chunk_users or chunk_users_for(data.n_items, settings.score.memory_budget_mb)
     if champion.run_key != run.key:
         raise ValueError(f"run {run.run_id} scores with its own champion artifact, not run {champion.run_id}'s")
     model = load_artifact(settings, champion.run_key, champion.model)
     rules = load_rules(files, settings.placements, run.as_of, data.matrix.shape)
     factors = model.dot_factors() if callable(getattr(model, "dot_factors", None)) else None
     factors = factors if factors is not None and factors[0].device.type == "cpu" else None
+    chunk = settings.score.chunk_users or chunk_users_for(data.n_items, settings.score.memory_budget_mb, factors is not None)
     similarity = _similarity(settings, model, data, any(p.diversity > 0 for p in settings.placements))
     blocked = rules.blocked(data.matrix)
     for empty in (p.placement.name for p in rules.placements if len(p.eligible) == 0):

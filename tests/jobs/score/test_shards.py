@@ -68,7 +68,10 @@ def test_a_shard_is_the_same_in_one_chunk_or_many_and_reads_back_with_its_schema
         read[chunk] = [pq.read_table(files.score_part(0)), pq.read_table(files.placement_part("comedy", 0))]
     for one, many, schema in zip(read[0], read[7], (SCORES_SCHEMA, PLACEMENT_SCHEMA)):
         assert one.schema.equals(schema) and many.schema.equals(schema)  # plain strings, not dictionaries
-        assert one.equals(many)
+        # The same lists; a score may differ in its last bits, as a matrix product's blocking follows its shape
+        # on some CPUs (torch.mm of 90 users against 7 is not bit for bit the same).
+        assert one.drop_columns(["score"]).equals(many.drop_columns(["score"]))
+        np.testing.assert_allclose(one["score"].to_numpy(), many["score"].to_numpy(), rtol=1e-5, atol=1e-6)
     default, comedy = read[7]
     assert default.num_rows == 90 * 6 and comedy["promoted"].to_numpy().any()
     assert pq.ParquetFile(files.score_part(0)).metadata.row_group(0).num_rows == 7 * 6
