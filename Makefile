@@ -80,12 +80,15 @@ bench: install
 	$(BIN)/pip install --quiet --disable-pip-version-check implicit==0.7.3
 	$(BIN)/python -m jobs.bench --sizes 1M,5M,20M,100M --out docs/benchmarks.md
 
-# Quality (a), diversity, and (b) time-ordered with implicit's ALS as a peer (installed here only, as for `make bench`).
+# Quality (a), diversity, (b) time-ordered with implicit's ALS as a peer, and the hybrid's rankers on both (implicit and
+# lightgbm installed here only, as for `make bench`: lightgbm is an option of the hybrid, not a dependency).
 bench-quality: install
 	$(BIN)/python -m jobs.bench.quality --out docs/benchmarks.md
 	$(BIN)/python -m jobs.bench.diversity --out docs/benchmarks.md
 	$(BIN)/pip install --quiet --disable-pip-version-check implicit==0.7.3
 	$(BIN)/python -m jobs.bench.timeorder --out docs/benchmarks.md
+	$(BIN)/pip install --quiet --disable-pip-version-check lightgbm==4.7.0
+	$(BIN)/python -m jobs.bench.ranker --out docs/benchmarks.md
 
 # Does the pipeline's time-based holdout rank the families as the random test split does? (after bench-quality)
 bench-protocols: install

@@ -114,8 +114,11 @@ def _hybrid(c: Any, s: Shape) -> float:
     for base in c.base_models:
         config = model_class(base).config_class(**c.base_params.get(base, {}))
         bases += estimate_fit_seconds(base, config, s) or 0.0
-    rows = min(s.users, c.max_train_users) * c.candidates_per_model * len(c.base_models)
-    return 2 * bases + RATES["boost"] * c.max_iter * rows  # bases fitted twice: for the ranker's labels, then all
+    folds = max(getattr(c, "label_folds", 1), 1)
+    # Each fold's candidates train the ranker, at most max_train_users users over all folds.
+    rows = min(s.users * folds, c.max_train_users) * c.candidates_per_model * len(c.base_models)
+    # The bases are fitted once per fold (one label split: once) for the ranker's labels, then on all the data.
+    return (folds + 1) * bases + RATES["boost"] * c.max_iter * rows
 
 
 ESTIMATES: dict[str, Callable[[Any, Shape], float]] = {

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 import torch
 
 from models.base import Interactions, Recommender, TrainOptions
-from models.hybrid import Hybrid, HybridConfig, membership, pairs_in, random_holdout
+from models.hybrid import Hybrid, HybridConfig, fold_holdouts, membership, pairs_in, random_holdout
 from models.popularity import Popularity
 from tests.support.synthetic import make_synthetic, top_items_for_all
 
@@ -151,3 +151,81 @@ def test_pair_lookup() -> None:
     matrix = sp.csr_matrix(np.array([[0, 2, 0], [1, 0, 0], [0, 0, 0]], dtype=np.float32))
     assert pairs_in(matrix, np.array([0, 0, 1, 2, 1]), np.array([1, 2, 0, 2, 2])).tolist() == [True, False, True, False, False]
     assert membership(matrix, np.array([1, 0]), np.array([[0, 1], [1, 0]])).tolist() == [[1, 0], [1, 0]]
+
+
+RANKERS = [("hgb", "binary"), ("lightgbm", "binary"), ("lightgbm", "lambdarank")]
+
+
+@pytest.mark.parametrize(("ranker", "objective"), RANKERS)
+def test_each_ranker_learns_a_signal_the_bases_miss(tmp_path, ranker, objective) -> None:
+    if ranker == "lightgbm":
+        pytest.importorskip("lightgbm")
+    data, held, item_cluster = hidden_clusters()
+    rng = np.random.default_rng(1)
+    path = write_vectors(tmp_path / "signal.parquet", data.item_ids, np.eye(8)[item_cluster] + 0.3 * rng.normal(size=(data.n_items, 8)))
+    config = HybridConfig(base_models=("ease", "popularity"), ranker=ranker, objective=objective)
+    plain = Hybrid(config).fit(data, OPTIONS)
+    informed = Hybrid(replace(config, item_embeddings_path=path)).fit(data, OPTIONS)
+    assert informed.ranker_kind == ("hgb" if ranker == "hgb" else f"lightgbm-{objective}")
+
+    def hit_rate(model):
+        return float((top_items_for_all(model, data) == held[:, None]).any(axis=1).mean())
+
+    assert hit_rate(informed) >= hit_rate(plain) + 0.2, (hit_rate(informed), hit_rate(plain))
+    scores = informed.score(np.arange(data.n_users))
+    candidate = scores >= 0
+    assert (scores[candidate] <= 1).all() and (scores[~candidate] <= -1).all()
+    assert not (candidate & torch.from_numpy(data.matrix.toarray() > 0)).any()
+
+
+def test_lightgbm_missing_falls_back_to_hgb(synthetic, monkeypatch, caplog) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "lightgbm", None)  # `import lightgbm` raises ImportError
+    model = Hybrid(base_models=("ease", "popularity"), ranker="lightgbm").fit(synthetic.train, OPTIONS)
+    assert model.ranker_kind == "hgb" and "lightgbm does not import" in caplog.text
+    assert type(model.ranker).__name__ == "HistGradientBoostingClassifier"
+
+
+def test_ranker_and_objective_are_checked() -> None:
+    with pytest.raises(ValueError, match="ranker"):
+        HybridConfig(ranker="xgboost")
+    with pytest.raises(ValueError, match="lambdarank"):
+        HybridConfig(ranker="hgb", objective="lambdarank")
+
+
+def test_agreement_features_count_nominations_and_best_rank(synthetic) -> None:
+    model = Hybrid(base_models=("ease", "itemknn", "popularity"), candidates_per_model=10).fit(synthetic.train, OPTIONS)
+    _, _, features = model._candidate_features(np.arange(synthetic.train.n_users))
+    ranks = features[:, [model.feature_names.index(f"{b}_rank") for b in model.base_names]]
+    count = features[:, model.feature_names.index("n_nominating")]
+    best = features[:, model.feature_names.index("best_rank")]
+    np.testing.assert_array_equal(count, (ranks <= 10).sum(axis=1))
+    np.testing.assert_array_equal(best, ranks.min(axis=1))
+    assert count.min() >= 1 and count.max() == 3 and best.min() == 1 and (best <= 10).all()
+
+
+def test_fold_holdouts_label_each_interaction_once() -> None:
+    rng = np.random.default_rng(0)
+    dense = (rng.random((40, 30)) < 0.3) * rng.integers(1, 6, (40, 30))
+    dense[0] = 0
+    dense[0, 5] = 3  # a user with one interaction: never a label
+    dense[1] = 0
+    dense[1, [2, 7]] = 4  # two interactions, five folds: each a label once, never both at once
+    matrix = sp.csr_matrix(dense.astype(np.float32))
+    splits = fold_holdouts(matrix, 5, np.random.default_rng(3))
+    assert len(splits) == 5
+    labels = sum(label for _, label in splits)
+    assert (labels != sp.csr_matrix(np.where(np.arange(40)[:, None] == 0, 0, dense).astype(np.float32))).nnz == 0
+    for fit, label in splits:
+        assert (fit + label != matrix).nnz == 0 and fit.multiply(label).nnz == 0
+        assert (np.diff(fit.indptr)[np.diff(matrix.indptr) > 0] >= 1).all(), "every user keeps a fit interaction"
+        assert np.diff(label.indptr)[0] == 0 and np.diff(label.indptr)[1] <= 1
+    sizes = np.array([np.diff(label.indptr) for _, label in splits])
+    assert (sizes.max(axis=0) - sizes.min(axis=0) <= 1).all(), "folds deal each user's interactions evenly"
+
+
+def test_cross_fitting_trains_on_every_fold(synthetic) -> None:
+    one = Hybrid(base_models=("ease", "popularity"), label_folds=1).fit(synthetic.train, OPTIONS)
+    five = Hybrid(base_models=("ease", "popularity"), label_folds=5).fit(synthetic.train, OPTIONS)
+    # Five folds label every interaction once; one 20 % split labels about a fifth of them.
+    assert five.train_rows > 3 * one.train_rows
+    assert five.ranker is not None and 0 < five.train_positive_rate < 0.5
