@@ -60,25 +60,38 @@ RANKERS = ("hgb", "lightgbm")
 OBJECTIVES = ("binary", "lambdarank")
 
 
-def random_holdout(matrix: sp.csr_matrix, fraction: float, rng: np.random.Generator) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Split each user's interactions at random into (fit, label) CSR matrices of the same shape and values.
-
-    A user with n interactions puts round(fraction * n) in the label part, at least 1 when n >= 2 and never all
-    n; users with one interaction keep it in the fit part.
-    """
+def _shuffled_positions(matrix: sp.csr_matrix, rng: np.random.Generator
+                        ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, np.ndarray]:
+    """(CSR matrix, interactions per user, each entry's row, each entry's place in a seeded random order of its
+    user's interactions)."""
     matrix = sp.csr_matrix(matrix)
     counts = np.diff(matrix.indptr)
     rows = np.repeat(np.arange(matrix.shape[0]), counts)
     order = np.lexsort((rng.random(matrix.nnz), rows))
     position = np.empty(matrix.nnz, dtype=np.int64)
     position[order] = np.arange(matrix.nnz) - np.repeat(matrix.indptr[:-1], counts)
+    return matrix, counts, rows, position
+
+
+def _entries(matrix: sp.csr_matrix, rows: np.ndarray, keep: np.ndarray) -> sp.csr_matrix:
+    """The entries of ``matrix`` where ``keep``, as a float32 CSR of the same shape with sorted indices."""
+    out = sp.csr_matrix((matrix.data[keep], (rows[keep], matrix.indices[keep])), shape=matrix.shape, dtype=np.float32)
+    out.sort_indices()
+    return out
+
+
+def random_holdout(matrix: sp.csr_matrix, fraction: float, rng: np.random.Generator) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Split each user's interactions at random into (fit, label) CSR matrices of the same shape and values.
+
+    A user with n interactions puts round(fraction * n) in the label part, at least 1 when n >= 2 and never all
+    n; users with one interaction keep it in the fit part.
+    """
+    matrix, counts, rows, position = _shuffled_positions(matrix, rng)
     n_label = np.where(counts >= 2, np.clip(np.rint(fraction * counts), 1, np.maximum(counts - 1, 1)), 0)
     label = position < n_label[rows]
 
     def part(keep: np.ndarray) -> sp.csr_matrix:
-        out = sp.csr_matrix((matrix.data[keep], (rows[keep], matrix.indices[keep])), shape=matrix.shape, dtype=np.float32)
-        out.sort_indices()
-        return out
+        return _entries(matrix, rows, keep)
 
     return part(~label), part(label)
 
@@ -88,18 +101,11 @@ def fold_holdouts(matrix: sp.csr_matrix, folds: int, rng: np.random.Generator) -
     going to fold j mod ``folds``; split f labels fold f and fits on the rest. Every interaction of a user with
     two or more is a label exactly once, and a label part never holds all of a user's; users with one
     interaction keep it in every fit part."""
-    matrix = sp.csr_matrix(matrix)
-    counts = np.diff(matrix.indptr)
-    rows = np.repeat(np.arange(matrix.shape[0]), counts)
-    order = np.lexsort((rng.random(matrix.nnz), rows))
-    position = np.empty(matrix.nnz, dtype=np.int64)
-    position[order] = np.arange(matrix.nnz) - np.repeat(matrix.indptr[:-1], counts)
+    matrix, counts, rows, position = _shuffled_positions(matrix, rng)
     fold = np.where(counts[rows] >= 2, position % folds, -1)
 
     def part(keep: np.ndarray) -> sp.csr_matrix:
-        out = sp.csr_matrix((matrix.data[keep], (rows[keep], matrix.indices[keep])), shape=matrix.shape, dtype=np.float32)
-        out.sort_indices()
-        return out
+        return _entries(matrix, rows, keep)
 
     return [(part(fold != f), part(fold == f)) for f in range(folds)]
 
