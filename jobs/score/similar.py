@@ -8,7 +8,7 @@ models) and ``content_tfidf`` (item text and genres; covers items with few ratin
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +23,9 @@ from jobs.train.snapshot import load_snapshot, snapshot_ids
 from models.base import Recommender
 from models.registry import available, build
 from models.topk import TopK, to_rows, topk_masked
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger("recs.similar")
 
@@ -59,9 +62,10 @@ def top_similar(model: Recommender, item_ids: np.ndarray, k: int, method: str, c
     ruled_out = torch.from_numpy(np.flatnonzero(~allowed)) if allowed is not None and not allowed.all() else None
     parts = []
     with torch.inference_mode():
+        rows = _ItemRows(model, chunk)
         for lo in range(0, n, chunk):
             items = np.arange(lo, min(lo + chunk, n))
-            scores = model.similar_items(items).to(torch.float32).contiguous()
+            scores = rows.similarities(items)
             if ruled_out is not None:
                 scores[:, ruled_out] = float("-inf")
             values, indices = topk_masked(scores, k, self_mask, items)
@@ -69,6 +73,42 @@ def top_similar(model: Recommender, item_ids: np.ndarray, k: int, method: str, c
             parts.append(to_rows(top, item_ids, item_ids).rename_columns(["item_id", "rank", "similar_item_id", "score"]))
     table = pa.concat_tables(parts) if parts else pa.table({"item_id": [], "rank": [], "similar_item_id": [], "score": []})
     return table.append_column("method", pa.array([method] * table.num_rows, pa.string()))
+
+
+class _ItemRows:
+    """Rows of item-item similarities for ``top_similar``, chunk after chunk.
+
+    Every chunk's rows land in one reused (chunk x items) buffer: at 100k items a fresh tensor per chunk spent as
+    long faulting in its pages as computing into them (docs/benchmarks.md, "Similar items at 100k items"). A factor
+    model's similarities are products of its unit item vectors (``Recommender.unit_item_vectors``), normalised
+    once here instead of once per chunk and multiplied straight into the buffer; other models give their rows by
+    ``similar_items``, copied in.
+    """
+
+    def __init__(self, model: Recommender, chunk: int) -> None:
+        import torch
+
+        self.model, self.chunk = model, chunk
+        unit = model.unit_item_vectors()
+        self.unit = None if unit is None else unit.to(torch.float32).contiguous()
+        self.buffer: torch.Tensor | None = None
+
+    def _rows_buffer(self, n: int, n_items: int, device: torch.device) -> torch.Tensor:
+        import torch
+
+        if self.buffer is None:
+            self.buffer = torch.empty((self.chunk, n_items), dtype=torch.float32, device=device)
+        return self.buffer[:n]
+
+    def similarities(self, items: np.ndarray) -> torch.Tensor:
+        import torch
+
+        if self.unit is None:
+            rows = self.model.similar_items(items)
+            return self._rows_buffer(len(items), rows.shape[1], rows.device).copy_(rows)
+        lo, hi = int(items[0]), int(items[-1]) + 1  # top_similar's chunks are ranges of columns
+        out = self._rows_buffer(hi - lo, len(self.unit), self.unit.device)
+        return torch.mm(self.unit[lo:hi], self.unit.T, out=out)
 
 
 def write_similar_items(settings: Settings, run: RunContext, champion: Champion) -> dict[str, Any]:
