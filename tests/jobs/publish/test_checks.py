@@ -19,6 +19,7 @@ from jobs.config import Placement, Settings, load_settings
 from jobs.publish import release
 from jobs.publish.release import OutputCheckError
 from jobs.records import RunContext
+from jobs.train.candidates import holdout
 from jobs.train.snapshot import load_snapshot
 from models.metrics import intra_list_diversity, item_vectors, novelty
 from tests.support.warehouse import seed_ratings, taste_ratings
@@ -128,8 +129,11 @@ def test_the_intact_release_passes_with_lists_cut_short_by_the_rules(world):
 
 def _figures_by_id(world: World) -> dict[tuple[str, str], float]:
     """The figures of the intact release's lists, computed from their ids with models.metrics."""
-    data = load_snapshot(world.settings.layout.run(world.run.key)).data
-    vectors = item_vectors(data.matrix, seed=world.settings.train.seed)
+    snapshot = load_snapshot(world.settings.layout.run(world.run.key))
+    data = snapshot.data
+    # The night evaluated ease: the lists are judged on the embedding of the holdout's training ratings, the one
+    # the holdout's ild used, not a second SVD of the whole snapshot.
+    vectors = item_vectors(holdout(world.settings, snapshot).train.matrix)
     counts = np.diff(data.matrix.tocsc().indptr)
     item_index = pd.Series(np.arange(data.n_items), index=data.item_ids.astype(str))
     con = duckdb.connect(str(world.pristine), read_only=True)

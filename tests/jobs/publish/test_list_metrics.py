@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jobs.config import load_settings
-from jobs.publish.list_metrics import ListRows, slot_matrix, snapshot_matrix
+from jobs.publish.list_metrics import ListRows, evaluated_item_vectors, slot_matrix, snapshot_matrix
 from jobs.train.snapshot import load_snapshot
 from models.metrics import item_vectors
 
@@ -38,3 +38,13 @@ def test_the_snapshot_matrix_gives_load_snapshots_item_vectors(tmp_path):
     np.testing.assert_array_equal(matrix.indptr, loaded.indptr)
     np.testing.assert_array_equal(matrix.indices, loaded.indices)
     np.testing.assert_array_equal(item_vectors(matrix, dim=4), item_vectors(loaded, dim=4))
+
+
+def test_the_figures_reuse_the_evaluations_item_vectors_only_when_they_fit_the_snapshot(tmp_path):
+    files = load_settings(home=tmp_path).layout.run("night")
+    assert evaluated_item_vectors(files, n_items=13) is None  # no candidate evaluated: the figures run their own SVD
+    files.holdout_item_vectors.parent.mkdir(parents=True)
+    vectors = np.random.default_rng(0).random((13, 4)).astype(np.float32)
+    np.save(files.holdout_item_vectors, vectors)
+    np.testing.assert_array_equal(evaluated_item_vectors(files, n_items=13), vectors)
+    assert evaluated_item_vectors(files, n_items=14) is None  # another catalogue: not these vectors
