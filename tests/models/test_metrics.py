@@ -28,6 +28,25 @@ def test_hit_matrix_treats_padding_as_miss():
     assert metrics.hit_matrix(np.array([0]), padded, TRUTH).tolist() == [[True, False, False, False]]
 
 
+def test_hit_matrix_is_membership_in_the_truth_rows_whatever_their_order():
+    rng = np.random.default_rng(0)
+    for trial in range(60):
+        n_users, n_items = int(rng.integers(1, 30)), int(rng.integers(1, 40))
+        n = int(rng.integers(0, 80))
+        rows, cols = np.sort(rng.integers(0, n_users, n)), rng.integers(0, n_items, n)
+        indptr = np.searchsorted(rows, np.arange(n_users + 1))
+        if trial % 2:  # raw arrays, never summed: unsorted indices and repeated pairs, as a split may leave them
+            truth = sp.csr_matrix((np.ones(n), cols, indptr), shape=(n_users, n_items))
+        else:
+            truth = sp.csr_matrix((np.ones(n), (rows, cols)), shape=(n_users, n_items))
+        users = rng.integers(0, n_users, int(rng.integers(0, 20)))
+        recommended = rng.integers(-1, n_items, (len(users), 6))
+        dense = truth.toarray() != 0
+        expected = np.array([[item >= 0 and bool(dense[u, item]) for item in row] for u, row in zip(users, recommended)],
+                            dtype=bool).reshape(recommended.shape)
+        np.testing.assert_array_equal(metrics.hit_matrix(users, recommended, truth), expected)
+
+
 def test_precision(hits):
     assert metrics.precision_at_k(hits, 2).tolist() == [0.5, 0.0]
     assert metrics.precision_at_k(hits, 4).tolist() == [0.5, 0.25]
