@@ -216,7 +216,7 @@ def test_default_params_are_the_search_space_at_the_defaults() -> None:
     def default_params(family: str) -> dict:
         return model_class(family).config_class.space_defaults()
 
-    assert default_params("ease") == {"regularization": 250.0}
+    assert default_params("ease") == {"regularization": 250.0, "dropout": 0.0}
     assert default_params("popularity") == {}
     tower = default_params("two_tower")
     assert tower["epochs"] == 10 and tower["weight_decay"] == 1e-8  # 0 clipped into the log-scale range

@@ -122,5 +122,5 @@ def test_a_tie_within_the_noise_keeps_the_champions_configuration(tmp_path):
     run_nightly(settings, run_id="night2", skip_ingest=True, as_of=datetime(2026, 10, 23))
     row = champions(settings)[-1]
     assert row[1] == "kept" and abs(row[7]) < 2, row
-    assert json.loads(row[8]) == {"regularization": 250.0}  # the champion's params, not tonight's
-    assert json.loads(settings.layout.run("night2").metrics_file("reigning").read_text())["params"] == {"regularization": 250.0}
+    assert json.loads(row[8]) == {"regularization": 250.0, "dropout": 0.0}  # the champion's params, not tonight's
+    assert json.loads(settings.layout.run("night2").metrics_file("reigning").read_text())["params"] == {"regularization": 250.0, "dropout": 0.0}

@@ -145,7 +145,7 @@ def test_tuning_keeps_the_defaults_unless_the_best_trial_clears_the_bar(settings
     settings = settings.with_overrides(train={"tuning_min_gain_se": min_gain_se})
     result = tune_model(settings, "ease", n_trials=4, minutes=5)
     defaults = model_class("ease").config_class.space_defaults()
-    assert defaults == {"regularization": 250.0}
+    assert defaults == {"regularization": 250.0, "dropout": 0.0}
     saved = json.loads(settings.layout.best_params("ease").read_text())
     rows = trials(settings)
     assert json.loads(rows[0][3]) == defaults  # the first trial is the defaults
