@@ -119,14 +119,26 @@ def _split(data: Interactions, rows: np.ndarray, held: np.ndarray, later: np.nda
 
     matrix = data.matrix
     before = ~held & ~later
-    train_coo = (matrix.data[before], (rows[before], matrix.indices[before]))
-    train = sp.csr_matrix(train_coo, shape=matrix.shape, dtype=np.float32)
+    train = _entries(matrix, rows, before)
     known_user = np.diff(train.indptr) > 0
     known_item = np.bincount(train.indices, minlength=matrix.shape[1]) > 0
     keep = held & known_user[rows] & known_item[matrix.indices]
-    test = sp.csr_matrix((matrix.data[keep], (rows[keep], matrix.indices[keep])), shape=matrix.shape, dtype=np.float32)
+    test = _entries(matrix, rows, keep)
     train_data = Interactions(matrix=train, user_ids=data.user_ids, item_ids=data.item_ids, item_features=data.item_features)
     return Split(train=train_data, test=test, cut_at=cut)
+
+
+def _entries(matrix: sp.csr_matrix, rows: np.ndarray, mask: np.ndarray) -> sp.csr_matrix:
+    """The stored entries of ``matrix`` where ``mask`` (``rows``: each entry's row), as a float32 CSR matrix of the
+    same shape. A canonical CSR's entries in order are already sorted by row and column, so the subset is taken
+    as it is, without the sort of a COO conversion (at the 20M shape, 1 s of each split)."""
+    if not matrix.has_canonical_format:
+        return sp.csr_matrix((matrix.data[mask], (rows[mask], matrix.indices[mask])), shape=matrix.shape,
+                             dtype=np.float32)
+    indptr = np.zeros(matrix.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[mask], minlength=matrix.shape[0]), out=indptr[1:])
+    return sp.csr_matrix((matrix.data[mask].astype(np.float32, copy=False), matrix.indices[mask], indptr),
+                         shape=matrix.shape)
 
 
 def _latest_per_user(matrix: sp.csr_matrix, rows: np.ndarray, rated_at: np.ndarray, fraction: float,

@@ -54,3 +54,26 @@ def test_a_time_protocol_needs_timestamps_and_unknown_protocols_are_refused():
         holdout_split(world(), None, 0.1, "randomly")
     with pytest.raises(ValueError, match="stratify must be 'user' or 'item'"):
         random_split(world(), 0.1, "day")
+
+
+@pytest.mark.parametrize("scope", ["global", "user", "random"])
+def test_train_and_test_are_the_masked_entries_as_canonical_matrices(scope):
+    rng = np.random.default_rng(4)
+    dense = (rng.random((40, 25)) < 0.3) * rng.integers(1, 6, (40, 25))
+    data = Interactions(matrix=sp.csr_matrix(dense), user_ids=np.arange(40).astype(str),
+                        item_ids=np.arange(25).astype(str))
+    rated_at = rng.permutation(data.matrix.nnz).astype(float)
+    split = holdout_split(data, None if scope == "random" else rated_at, 0.2, scope)
+    train, test = split.train.matrix, split.test
+    for part in (train, test):
+        assert part.has_sorted_indices and part.dtype == np.float32
+        assert ((part.toarray() == 0) | (part.toarray() == dense)).all()  # entries of the data, values intact
+    assert train.nnz + test.nnz <= data.matrix.nnz and test.nnz > 0
+    assert not (train.multiply(test)).nnz  # no pair in both
+    seen_users, seen_items = np.diff(train.indptr) > 0, np.diff(train.tocsc().indptr) > 0
+    test_rows, test_cols = test.nonzero()
+    assert seen_users[test_rows].all() and seen_items[test_cols].all()
+    # what neither part holds was dropped only for an unseen user or item
+    dropped = (dense != 0) & (train.toarray() == 0) & (test.toarray() == 0)
+    rows, cols = dropped.nonzero()
+    assert (~seen_users[rows] | ~seen_items[cols]).all()
