@@ -3,13 +3,12 @@
 zero or one item; and the same item vectors, from a matrix read as load_snapshot reads it."""
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from jobs.config import load_settings
 from jobs.publish.list_metrics import ListRows, evaluated_item_vectors, slot_matrix, snapshot_matrix
 from jobs.train.snapshot import load_snapshot
 from models.metrics import item_vectors
+from tests.support.snapshot import write_random_snapshot
 
 
 def test_slot_matrix_places_rows_by_user_and_rank():
@@ -21,17 +20,7 @@ def test_slot_matrix_places_rows_by_user_and_rank():
 
 def test_the_snapshot_matrix_gives_load_snapshots_item_vectors(tmp_path):
     files = load_settings(home=tmp_path).layout.run("night")
-    files.snapshot.mkdir(parents=True)
-    rng = np.random.default_rng(3)
-    pairs = sorted({(int(u), int(i)) for u, i in zip(rng.integers(0, 30, 200), rng.integers(0, 12, 200))})
-    users, items = (np.array(column, dtype=np.int32) for column in zip(*pairs))
-    pq.write_table(pa.table({"user_index": users, "item_index": items, "rating": rng.random(len(pairs)).astype(np.float32),
-                             "rated_at_epoch": np.arange(len(pairs))}), files.snapshot_file("interactions"))
-    pq.write_table(pa.table({"user_index": np.arange(31, dtype=np.int32), "user_id": [f"u{u}" for u in range(31)]}),
-                   files.snapshot_file("users"))  # u30 rated nothing
-    pq.write_table(pa.table({"item_index": np.arange(13, dtype=np.int32), "item_id": [f"i{i}" for i in range(13)],
-                             "title": ["t"] * 13, "genres": ["g"] * 13, "description": ["d"] * 13}),
-                   files.snapshot_file("items"))  # i12 rated by nobody
+    write_random_snapshot(files, n_users=31, n_items=13, rated_users=30, rated_items=12, draws=200, seed=3)  # u30, i12: none
     loaded = load_snapshot(files).data.matrix
     matrix = snapshot_matrix(files)
     assert matrix.shape == loaded.shape == (31, 13)
