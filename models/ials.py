@@ -137,6 +137,20 @@ class Tiles:
             return torch.sparse_csr_tensor(crow, col, values, size=shape, check_invariants=False)
 
 
+def cpu_block_cols(cache_kib: int, factors: int) -> int:
+    """Columns per block whose float32 factors take about ``cache_kib`` KiB."""
+    return max(1, cache_kib * 1024 // (4 * factors))
+
+
+def tile_sides(matrix: sp.csr_matrix, conf: np.ndarray, chunk_rows: int, block_cols: int,
+               device: torch.device) -> tuple[Tiles, Tiles]:
+    """(users x items, items x users) tiles of the confidences ``conf`` of the sorted CSR ``matrix``'s nonzeros."""
+    by_user = Tiles(matrix, conf, chunk_rows, block_cols, device)
+    transposed = sp.csr_matrix((conf, matrix.indices, matrix.indptr), shape=matrix.shape).T.tocsr()
+    transposed.sort_indices()
+    return by_user, Tiles(transposed, transposed.data, chunk_rows, block_cols, device)
+
+
 def _sampled_dots(pattern: torch.Tensor, rows: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
     """rows[u] . other[i] for every nonzero (u, i) of the CSR ``pattern`` (an SDDMM), as a values vector."""
     return torch.sparse.sampled_addmm(pattern, rows, other.T, beta=0.0).values()
@@ -208,11 +222,8 @@ class IALS(Recommender):
         matrix.sort_indices()
         conf = self.confidences(matrix)
         # On the CPU, column blocks of about cache_kib of factors; a GPU gathers well from its whole memory.
-        block = max(1, cfg.cache_kib * 1024 // (4 * cfg.factors)) if device.type == "cpu" else 2**31 - 1
-        by_user = Tiles(matrix, conf, cfg.chunk_rows, block, device)
-        transposed = sp.csr_matrix((conf, matrix.indices, matrix.indptr), shape=matrix.shape).T.tocsr()
-        transposed.sort_indices()
-        by_item = Tiles(transposed, transposed.data, cfg.chunk_rows, block, device)
+        block = cpu_block_cols(cfg.cache_kib, cfg.factors) if device.type == "cpu" else 2**31 - 1
+        by_user, by_item = tile_sides(matrix, conf, cfg.chunk_rows, block, device)
 
         n_users, n_items = matrix.shape
         if start is None:

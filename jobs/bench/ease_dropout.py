@@ -4,8 +4,8 @@ An oracle grid, not a result: it reads the test split that the pipeline never se
 option (``models.ease.EASEConfig.dropout``) can reach at best on MovieLens-100K under the Microsoft protocol
 (per-item stratified 75/25, seed 42, top-10 with the user's training items removed). Nothing here may choose a
 default or a tuned value; the quality benchmark's tuning, on the pipeline's own holdout, decides those. Each cell
-is ``models.ease.EASE`` fitted on the whole train split and ranked by the shared top-N (``top_items``), scored
-with Microsoft's metrics (``jobs.bench.movielens.ranking_metrics``). Prints a markdown table.
+is ``models.ease.EASE`` fitted on the whole train split and ranked by the shared top-N and scored with Microsoft's
+metrics (``jobs.bench.protocols.metrics_on_test_split``). Prints a markdown table.
 """
 
 from __future__ import annotations
@@ -13,34 +13,21 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import scipy.sparse as sp
-
-from jobs.bench.movielens import load_ml100k, ranking_metrics
+from jobs.bench.movielens import load_ml100k
+from jobs.bench.protocols import metrics_on_test_split
 from jobs.bench.quality import microsoft_split
 from models.base import Interactions, TrainOptions
 from models.ease import EASE, EASEConfig
-from models.evaluation import top_items
-
-K = 10
 
 
 def grid(work: Path, regularizations: list[float], dropouts: list[float]) -> list[dict[str, float]]:
     train, test = microsoft_split(load_ml100k(work / "cache").ratings)
-    users, items = np.sort(train["user_id"].unique()), np.sort(train["item_id"].unique())
-    rows, cols = np.searchsorted(users, train["user_id"]), np.searchsorted(items, train["item_id"])
-    matrix = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(len(users), len(items)))
-    data = Interactions(matrix=matrix, user_ids=users.astype(str), item_ids=items.astype(str))
-    everyone = np.arange(len(users))
+    data = Interactions.from_frame(train)
     out = []
     for regularization in regularizations:
         for dropout in dropouts:
             model = EASE(EASEConfig(regularization=regularization, dropout=dropout)).fit(data, TrainOptions())
-            top = top_items(model, everyone, K, matrix)
-            recs = pd.DataFrame({"user_id": np.repeat(users, K), "item_id": items[top.ravel()],
-                                 "rank": np.tile(np.arange(1, K + 1), len(users))})
-            out.append({"regularization": regularization, "dropout": dropout, **ranking_metrics(test, recs, K)})
+            out.append({"regularization": regularization, "dropout": dropout, **metrics_on_test_split(model, data, test)})
     return out
 
 

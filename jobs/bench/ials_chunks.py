@@ -22,18 +22,14 @@ LAYOUTS = ("262144,1024", "65536,1024", "32768,1024", "16384,1024", "32768,2048"
 
 def iteration_seconds(run_dir: Path, layouts: list[tuple[int, int]], repeats: int, factors: int = 64,
                       alpha: float = 10.0) -> list[dict[str, Any]]:
-    import numpy as np
-    import scipy.sparse as sp
     import torch
 
     from jobs.layout import RunFiles
     from jobs.publish.list_metrics import snapshot_matrix
-    from models.ials import Tiles, conjugate_gradient_pass
+    from models.ials import IALS, IALSConfig, conjugate_gradient_pass, cpu_block_cols, tile_sides
 
     matrix = snapshot_matrix(RunFiles(run_dir))  # ones: the benchmark's iALS counts every interaction as r = 1
-    conf = (1.0 + alpha * matrix.data).astype(np.float32)
-    transposed = sp.csr_matrix((conf, matrix.indices, matrix.indptr), shape=matrix.shape).T.tocsr()
-    transposed.sort_indices()
+    conf = IALS(IALSConfig(alpha=alpha)).confidences(matrix)
     gen = torch.Generator().manual_seed(0)
     users0 = torch.randn(matrix.shape[0], factors, generator=gen) * 0.1
     items0 = torch.randn(matrix.shape[1], factors, generator=gen) * 0.1
@@ -41,10 +37,8 @@ def iteration_seconds(run_dir: Path, layouts: list[tuple[int, int]], repeats: in
     out = []
     for repeat in range(repeats):
         for chunk_rows, cache_kib in layouts:
-            block = max(1, cache_kib * 1024 // (4 * factors))
             started = time.perf_counter()
-            by_user = Tiles(matrix, conf, chunk_rows, block, cpu)
-            by_item = Tiles(transposed, transposed.data, chunk_rows, block, cpu)
+            by_user, by_item = tile_sides(matrix, conf, chunk_rows, cpu_block_cols(cache_kib, factors), cpu)
             built = time.perf_counter()
             x, y = users0.clone(), items0.clone()
             with torch.inference_mode():

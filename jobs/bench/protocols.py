@@ -96,12 +96,17 @@ def recency_weighted(history: sp.csr_matrix, times: sp.csr_matrix, half_life_s: 
     return out
 
 
-def ndcg_on_test_split(model: Recommender, data: Interactions, test: pd.DataFrame) -> float:
+def metrics_on_test_split(model: Recommender, data: Interactions, test: pd.DataFrame) -> dict[str, float]:
+    """Microsoft's metrics (``ranking_metrics``) of every user's top-K unseen items against the ``test`` rows."""
     top = top_items(model, np.arange(data.n_users), K, data.matrix)
     recs = pd.DataFrame({"user_id": np.repeat(data.user_ids, K), "item_id": data.item_ids[top.ravel()],
                          "rank": np.tile(np.arange(1, K + 1), data.n_users)})
     truth = test.assign(user_id=test["user_id"].astype(str), item_id=test["item_id"].astype(str))
-    return ranking_metrics(truth, recs, K)["ndcg@k"]
+    return ranking_metrics(truth, recs, K)
+
+
+def ndcg_on_test_split(model: Recommender, data: Interactions, test: pd.DataFrame) -> float:
+    return metrics_on_test_split(model, data, test)["ndcg@k"]
 
 
 def scores(family: str, params: dict[str, Any], data: Interactions, rated_at: np.ndarray, test: pd.DataFrame,

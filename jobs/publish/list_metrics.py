@@ -27,6 +27,7 @@ from jobs.layout import RunFiles
 from jobs.records import RunContext
 from jobs.score.rules import placement_frame, rules_connection
 from jobs.sql import q_literal, run_sql
+from jobs.train.candidates import saved_item_vectors
 from models.metrics import intra_list_diversity, item_vectors, novelty
 
 log = logging.getLogger("recs.release")
@@ -107,18 +108,6 @@ def snapshot_matrix(files: RunFiles) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(len(items), dtype=np.float32), items, indptr), shape=(n_users, n_items))
 
 
-def evaluated_item_vectors(files: RunFiles, n_items: int) -> np.ndarray | None:
-    """The item embeddings tonight's candidates were judged with (the holdout's training ratings,
-    ``candidates.holdout_item_vectors``), or None when no candidate was evaluated on this snapshot. The published
-    ild is then on the same scale as the holdout's, and the night pays for one SVD instead of two (at 100M ratings,
-    50 s each)."""
-    path = files.holdout_item_vectors
-    if not path.exists():
-        return None
-    vectors = np.load(path)
-    return vectors if vectors.shape[0] == n_items else None
-
-
 def slot_matrix(rows: ListRows, n_users: int, k: int) -> np.ndarray:
     """(lists x k) item indices of one placement's rows, -1 where a list is shorter; one row per user with a
     list, in user order. A rank outside 1..k has no slot; of two rows with one rank, one keeps it."""
@@ -133,14 +122,16 @@ def list_figures(settings: Settings, run: RunContext, rows: ListRows, model: str
     files = settings.layout.run(run.key)
     n_users = pq.read_metadata(files.snapshot_file("users")).num_rows
     n_items = pq.read_metadata(files.snapshot_file("items")).num_rows
-    vectors = evaluated_item_vectors(files, n_items)
+    # The embedding tonight's candidates were judged with (the holdout's training ratings): the published ild is
+    # then on the holdout's scale, and the night pays for one SVD instead of two (at 100M ratings, 50 s each).
+    # A night that evaluated no candidate embeds the whole snapshot.
+    vectors = saved_item_vectors(files, n_items)
     if vectors is None:
         matrix = snapshot_matrix(files)
-        vectors = item_vectors(matrix, seed=settings.train.seed)
-        counts = np.bincount(matrix.indices, minlength=n_items)  # users per item
+        vectors, rated_items = item_vectors(matrix, seed=settings.train.seed), matrix.indices
     else:
-        items = pq.read_table(files.snapshot_file("interactions"), columns=["item_index"]).column("item_index")
-        counts = np.bincount(items.to_numpy(), minlength=n_items)
+        rated_items = pq.read_table(files.snapshot_file("interactions"), columns=["item_index"]).column(0).to_numpy()
+    counts = np.bincount(rated_items, minlength=n_items)  # users per item
     con = rules_connection(files)
     try:
         eligible = {p.name: len(placement_frame(con, p, run.as_of)) for p in settings.placements}

@@ -122,15 +122,23 @@ def holdout_item_vectors(files: RunFiles, split: Split) -> np.ndarray:
     """The item embeddings of the holdout's training matrix that the diversity metrics use, computed by the run's
     first candidate and read by the others: each candidate runs in its own task, and the SVD (seconds at
     MovieLens-20M) would otherwise be repeated by every one. The split is the same for all (``holdout``)."""
-    path = files.holdout_item_vectors
-    if path.exists():
-        vectors = np.load(path)
-        if vectors.shape[0] == split.train.n_items:
-            return vectors
+    vectors = saved_item_vectors(files, split.train.n_items)
+    if vectors is not None:
+        return vectors
     vectors = train_item_vectors(split.train.matrix)
-    with replacing(path) as tmp, tmp.open("wb") as out:
+    with replacing(files.holdout_item_vectors) as tmp, tmp.open("wb") as out:
         np.save(out, vectors)
     return vectors
+
+
+def saved_item_vectors(files: RunFiles, n_items: int) -> np.ndarray | None:
+    """The holdout's item embeddings an earlier candidate of this run saved (``holdout_item_vectors``), or None
+    when none was saved or they are for another number of items."""
+    path = files.holdout_item_vectors
+    if not path.exists():
+        return None
+    vectors = np.load(path)
+    return vectors if vectors.shape[0] == n_items else None
 
 
 def fit_champion(settings: Settings, run: RunContext, candidate: str) -> dict[str, Any]:

@@ -5,7 +5,8 @@ zero or one item; and the same item vectors, from a matrix read as load_snapshot
 import numpy as np
 
 from jobs.config import load_settings
-from jobs.publish.list_metrics import ListRows, evaluated_item_vectors, slot_matrix, snapshot_matrix
+from jobs.publish.list_metrics import ListRows, slot_matrix, snapshot_matrix
+from jobs.train.candidates import saved_item_vectors
 from jobs.train.snapshot import load_snapshot
 from models.metrics import item_vectors
 from tests.support.snapshot import write_random_snapshot
@@ -31,9 +32,9 @@ def test_the_snapshot_matrix_gives_load_snapshots_item_vectors(tmp_path):
 
 def test_the_figures_reuse_the_evaluations_item_vectors_only_when_they_fit_the_snapshot(tmp_path):
     files = load_settings(home=tmp_path).layout.run("night")
-    assert evaluated_item_vectors(files, n_items=13) is None  # no candidate evaluated: the figures run their own SVD
+    assert saved_item_vectors(files, n_items=13) is None  # no candidate evaluated: the figures run their own SVD
     files.holdout_item_vectors.parent.mkdir(parents=True)
     vectors = np.random.default_rng(0).random((13, 4)).astype(np.float32)
     np.save(files.holdout_item_vectors, vectors)
-    np.testing.assert_array_equal(evaluated_item_vectors(files, n_items=13), vectors)
-    assert evaluated_item_vectors(files, n_items=14) is None  # another catalogue: not these vectors
+    np.testing.assert_array_equal(saved_item_vectors(files, n_items=13), vectors)
+    assert saved_item_vectors(files, n_items=14) is None  # another catalogue: not these vectors
