@@ -272,7 +272,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         con.execute("rollback")
         raise
     finally:
-        for view in ("stg_ratings", "ingest_source", "ingest_lines", "parquet_file_rows"):
+        for view in ("stg_ratings", "ingest_source", "ingest_rating_fields", "ingest_lines", "parquet_file_rows"):
             con.execute(f"drop view if exists {view}")
         for table in _TEMP_TABLES:
             con.execute(f"drop table if exists {table}")
@@ -303,10 +303,11 @@ def _stage_plain(con: duckdb.DuckDBPyConnection, path: Path, shown: str, fmt: Fi
     (the caller rolls back and takes the line route, which names the bad line) where DuckDB refuses a line or
     does not yield exactly one row per line."""
     columns = "{" + ", ".join(f"{sql.literal(f'c{i}')}: 'VARCHAR'" for i in range(1, fmt.n_fields + 1)) + "}"
+    fields = {f"{role}_field": q_identifier(f"c{fmt.positions[role]}") for role in ("user", "item", "rating", "timestamp")}
     try:
         run_sql(con, "staging/src_text_fields", path=q_literal(str(path)), columns=Quoted(columns),
                 delimiter=q_literal(fmt.delimiter), encoding=q_literal(fmt.encoding),
-                n_fields=Quoted(str(int(fmt.n_fields))))
+                n_fields=_q_int(fmt.n_fields), **fields)
         run_sql(con, "staging/stg_rating_lines", params)
         n_rows = con.execute("select count(*) from stg_rating_lines").fetchone()[0]
     except duckdb.Error as exc:
@@ -316,7 +317,7 @@ def _stage_plain(con: duckdb.DuckDBPyConnection, path: Path, shown: str, fmt: Fi
     if n_rows != n_lines:
         log.info("ingest %s: the fast route read %d rows from %d lines; staging it line by line", shown, n_rows, n_lines)
         return False
-    run_sql(con, "staging/stg_ratings", n_header_lines=Quoted(str(int(fmt.n_header_lines))))
+    run_sql(con, "staging/stg_ratings", n_header_lines=_q_int(fmt.n_header_lines))
     return True
 
 
@@ -336,8 +337,10 @@ def _stage(con: duckdb.DuckDBPyConnection, path: Path, shown: str, kind: str, fm
                     delimiter=q_literal(fmt.delimiter), quote=q_literal(fmt.quote),
                     field_pattern=q_literal(fmt.field_pattern()))
         if kind == "ratings":  # typed and checked on every core, then numbered by file order (see the SQL)
+            run_sql(con, "staging/src_rating_fields", n_fields=_q_int(fmt.n_fields),
+                    **{f"{role}_pos": _q_int(pos) for role, pos in fmt.positions.items()})
             run_sql(con, "staging/stg_rating_lines", params)
-            run_sql(con, "staging/stg_ratings", n_header_lines=Quoted(str(int(fmt.n_header_lines))))
+            run_sql(con, "staging/stg_ratings", n_header_lines=_q_int(fmt.n_header_lines))
         else:  # small files: numbered on one thread, then typed and checked in sql/staging/stg_<kind>.sql
             run_sql(con, "staging/src_numbered_lines")
             run_sql(con, f"staging/{staged}", params)
@@ -346,6 +349,10 @@ def _stage(con: duckdb.DuckDBPyConnection, path: Path, shown: str, kind: str, fm
         if error is exc:
             raise
         raise error from None
+
+
+def _q_int(value: int) -> Quoted:
+    return Quoted(str(int(value)))
 
 
 def _params(settings: Settings, kind: str, fmt: FileFormat, as_of: datetime) -> dict[str, Any]:
@@ -371,7 +378,12 @@ def _append(con: duckdb.DuckDBPyConnection, path: Path, shown: str, kind: str, s
         run_sql(con, "staging/stg_rating_duplicates")
         quarantine_from.append("stg_rating_duplicates")
         n_failed += run_sql(con, "staging/staged_counts", staged=q_identifier("stg_rating_duplicates")).fetchone()[1]
-    n_loaded = run_sql(con, f"staging/load_{kind}", {"source_file": str(path)}).fetchone()[0]
+    # The rows carry their line numbers, so the append need not keep file order, and on every core it is faster.
+    con.execute("set preserve_insertion_order = false")
+    try:
+        n_loaded = run_sql(con, f"staging/load_{kind}", {"source_file": str(path)}).fetchone()[0]
+    finally:
+        con.execute("set preserve_insertion_order = true")
     for table in quarantine_from:
         run_sql(con, "staging/load_quarantine", {"source_file": str(path), "quarantined_at": now},
                 staged=q_identifier(table))

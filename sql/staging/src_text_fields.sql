@@ -1,14 +1,15 @@
--- The lines of one PLAIN delimited text file (jobs/ingest/scan.py: no quote character after the first line, no
--- empty line, CRLF or LF line breaks) as lists of fields, in file order, NOT numbered here: the fast route that
--- replaces src_text_lines.sql for such files, with the same columns and the same meaning. DuckDB's CSV reader
--- splits the fields itself (no per-line string_split), strict: a line with more or fewer fields than the header
--- is an error, and the caller then stages the file by src_text_lines.sql, which names the line. Every line,
--- the header included, is one row, so a table created from this view holds line n at rowid n - 1 as there.
--- Empty fields read as '' (no NUL is in the file, so no field equals the null string), and fields are stripped
--- of surrounding spaces as src_text_lines.sql strips them.
-create or replace temp view ingest_lines as
+-- The rating fields of each line of one PLAIN delimited text file (jobs/ingest/scan.py: no quote character after
+-- the first line, LF or CRLF line breaks) by role, in file order, NOT numbered here: the fast route that makes the
+-- view src_rating_fields.sql makes, with the same columns and meaning, without splitting lines into lists. DuckDB's
+-- CSV reader splits the fields itself, strict: a line with more or fewer fields than the header is an error, and
+-- the caller then stages the file by src_text_lines.sql, which names the line; so does a row count that differs
+-- from the file's line count (DuckDB drops empty lines). Every line, the header included, is one row, so a table
+-- created from this view holds line n at rowid n - 1, as on the line route. Empty fields read as '' (no NUL is in
+-- the file, so no field equals the null string); fields are stripped of surrounding spaces as there.
+create or replace temp view ingest_rating_fields as
 with file_fields as (
-    select *
+    select {{ user_field }} as user_raw, {{ item_field }} as item_raw, {{ rating_field }} as rating_raw,
+        {{ timestamp_field }} as timestamp_raw
     from read_csv(
         {{ path }},
         columns = {{ columns }},
@@ -30,11 +31,11 @@ final as (
         cast(null as bigint) as source_line_number,
         false as is_blank,
         {{ n_fields }} as n_fields,
-        list_transform(
-            [*columns(*)],
-            lambda f: case when contains(f, ' ') then trim(f) else f end
-        ) as fields,
-        cast(null as varchar) as raw_line
+        cast(null as varchar) as bad_line,
+        case when contains(user_raw, ' ') then trim(user_raw) else user_raw end as user_raw,
+        case when contains(item_raw, ' ') then trim(item_raw) else item_raw end as item_raw,
+        case when contains(rating_raw, ' ') then trim(rating_raw) else rating_raw end as rating_raw,
+        case when contains(timestamp_raw, ' ') then trim(timestamp_raw) else timestamp_raw end as timestamp_raw
     from file_fields
 )
 
