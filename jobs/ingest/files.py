@@ -51,6 +51,7 @@ from jobs.ingest.formats import (
     check_complete,
     detect_format,
     display_path,
+    first_inconsistent_line_break,
     first_invalid_utf8_line,
 )
 from jobs.ingest.scan import TextScan
@@ -404,6 +405,10 @@ def _read_error(exc: duckdb.Error, path: Path, shown: str, fmt: FileFormat) -> E
     if fmt.reader != "text":
         return IngestError(shown, None, None, "a readable Parquet file", first)
     unicode = "invalid unicode" in text.lower()
+    if "reached an invalid state" in text:  # DuckDB names no line: find the line break it tripped on
+        found = first_inconsistent_line_break(path)
+        line, what = found if found else (None, first)
+        return IngestError(shown, line, None, "the same line break (LF or CRLF) at the end of every line", what)
     if not unicode and not _CSV_LINE.search(text):
         return exc
     if unicode:

@@ -169,6 +169,24 @@ def first_invalid_utf8_line(path: Path) -> tuple[int, bytes] | None:
     return None
 
 
+def first_inconsistent_line_break(path: Path) -> tuple[int, str] | None:
+    """(1-based line, what it has) of the first line whose break differs from the first line's (LF or CRLF), or
+    that holds a CR inside it: what DuckDB's CSV reader refuses as 'an invalid state'. Streaming; read only once
+    a load has failed, so a Python loop over the lines is fine."""
+    expected: bytes | None = None
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            ending = b"\r\n" if line.endswith(b"\r\n") else b"\n" if line.endswith(b"\n") else b""
+            if b"\r" in line[: len(line) - len(ending)]:
+                return number, "a CR inside the line (a line break of another kind, or a stray control character)"
+            if expected is None:
+                expected = ending
+            elif ending and ending != expected:
+                names = {b"\n": "LF", b"\r\n": "CRLF"}
+                return number, f"a {names[ending]} line break where the lines before end in {names[expected]}"
+    return None
+
+
 def _read_first_line(path: Path, shown: str, limit: int = 1 << 20) -> bytes:
     with path.open("rb") as fh:
         head = fh.readline(limit)

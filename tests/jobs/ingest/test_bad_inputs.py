@@ -358,6 +358,20 @@ def test_cr_only_line_endings_get_a_clear_error_not_a_csv_traceback(settings):
     assert err.line == 1 and "CR alone" in err.found and "LF or CRLF" in err.expected
 
 
+@pytest.mark.parametrize(("text", "line", "found"), [
+    ("user_id,item_id,rating,timestamp\r\n1,10,4,964982703\n", 2, "a LF line break where the lines before end in CRLF"),
+    ("user_id,item_id,rating,timestamp\n1,10,4,964982703\r\n", 2, "a CRLF line break where the lines before end in LF"),
+    ("user_id,item_id,rating,timestamp\n1,10,4,964982703\n2,1\r0,4,964982703\n", 3, "a CR inside the line"),
+])
+def test_mixed_line_breaks_are_an_ingest_error_naming_the_line_and_the_night_goes_on(settings, text, line, found):
+    """DuckDB refuses them as 'an invalid state' without a line; that error used to escape and stop the ingest."""
+    err = ingest_error(settings, "mixed.csv", text=text)
+    assert err.line == line and err.found.startswith(found) and "LF or CRLF" in err.expected
+    land(settings, "good.csv", text="user_id,item_id,rating,timestamp\n1,10,4,964982703\n")
+    result = ingest_landing(settings, as_of=AS_OF)
+    assert result.n_rows_loaded == 1 and [e.line for e in result.errors] == [line]
+
+
 def test_a_parquet_column_named_file_row_number_is_an_extra_column(settings):
     """DuckDB numbers Parquet rows in a virtual column of that name; a file with its own used to fail binding."""
     land(settings, "file_row_number.parquet")
