@@ -47,6 +47,7 @@ from jobs.ingest.formats import (
     PARQUET_SUFFIXES,
     FileFormat,
     IngestError,
+    NulFinder,
     StillWriting,
     check_complete,
     detect_format,
@@ -54,7 +55,6 @@ from jobs.ingest.formats import (
     first_inconsistent_line_break,
     first_invalid_utf8_line,
 )
-from jobs.ingest.scan import TextScan
 from jobs.sql import Quoted, q_identifier, q_literal, run_sql
 
 __all__ = ["FileResult", "IngestError", "IngestResult", "ingest_all", "ingest_paths"]
@@ -239,8 +239,8 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
     if before.st_size == 0:  # checked before hashing: an empty file is never "ingested"
         detect_format(con, path, shown, kind, settings.ingest)
     text = path.suffix.lower() not in PARQUET_SUFFIXES
-    scan = TextScan()
-    digest = sha256_file(path, scan if text else None)
+    nul = NulFinder()
+    digest = sha256_file(path, nul if text else None)
     known = run_sql(con, "staging/manifest_entry", {"file_path": str(path)}).fetchone()
     if known is not None:
         size, sha, ingested_at, file_format = known
@@ -251,14 +251,14 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         changed.append(f"sha256 {sha[:12]}... -> {digest[:12]}...")
         raise IngestError(shown, None, None, f"the file ingested at {ingested_at} unchanged (files are ingested "
                           "exactly once; land changes as a new file)", "it changed: " + ", ".join(changed))
-    if scan.nul_line is not None:  # DuckDB would read a line of NULs as a blank line, and drop it uncounted
-        raise IngestError(shown, scan.nul_line, None, "text without NUL bytes", "a NUL byte (a binary or corrupt file?)")
+    if nul.line is not None:  # DuckDB would read a line of NULs as a blank line, and drop it uncounted
+        raise IngestError(shown, nul.line, None, "text without NUL bytes", "a NUL byte (a binary or corrupt file?)")
     fmt = detect_format(con, path, shown, kind, settings.ingest)
     staged = f"stg_{kind}"  # stg_ratings is a view over stg_rating_lines; the others are tables
     now = utcnow()
     con.execute("begin transaction")
     try:
-        counts, route = _load(con, settings, path, shown, kind, fmt, staged, as_of, now, scan if text else None)
+        counts = _load(con, settings, path, shown, kind, fmt, staged, as_of, now)
         maybe_crash("ingest:before_commit")  # crash-safety tests: rows written, manifest not, nothing committed
         after = path.stat()
         if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
@@ -273,53 +273,22 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         con.execute("rollback")
         raise
     finally:
-        for view in ("stg_ratings", "ingest_source", "ingest_rating_fields", "ingest_lines", "parquet_file_rows"):
+        for view in ("stg_ratings", "ingest_source", "ingest_lines", "parquet_file_rows"):
             con.execute(f"drop view if exists {view}")
         for table in _TEMP_TABLES:
             con.execute(f"drop table if exists {table}")
     seconds = time.perf_counter() - started
-    log.info("ingest %s (%s, %s, staged by %s): %d rows read, %d loaded, %d quarantined in %.1fs (%.0f rows/s)",
-             shown, kind, fmt.name, route, counts["n_rows_read"], counts["n_rows_loaded"], counts["n_rows_quarantined"], seconds,
+    log.info("ingest %s (%s, %s): %d rows read, %d loaded, %d quarantined in %.1fs (%.0f rows/s)", shown, kind,
+             fmt.name, counts["n_rows_read"], counts["n_rows_loaded"], counts["n_rows_quarantined"], seconds,
              counts["n_rows_read"] / seconds if seconds else 0.0)
     return FileResult(shown, kind, fmt.name, skipped=False, **counts)
 
 
 def _load(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path, shown: str, kind: str, fmt: FileFormat,
-          staged: str, as_of: datetime, now: datetime, scan: TextScan | None) -> tuple[dict[str, int], str]:
-    """Stage, check and append one file's rows (inside the caller's transaction); its counts and the route that
-    staged it ('fields': a plain rating file, DuckDB splitting the fields; 'lines': line by line)."""
-    params = _params(settings, kind, fmt, as_of)
-    if kind == "ratings" and fmt.reader == "text" and scan is not None and scan.plain(fmt.quote):
-        if _stage_plain(con, path, shown, fmt, params, scan.n_lines):
-            return _append(con, path, shown, kind, staged, now), "fields"
-        con.execute("rollback")  # the fast route's error aborted the transaction: start it again, on the line route
-        con.execute("begin transaction")
-    _stage(con, path, shown, kind, fmt, staged, params)
-    return _append(con, path, shown, kind, staged, now), "lines" if fmt.reader == "text" else fmt.reader
-
-
-def _stage_plain(con: duckdb.DuckDBPyConnection, path: Path, shown: str, fmt: FileFormat, params: dict[str, Any],
-                 n_lines: int) -> bool:
-    """Stage a plain rating file (``jobs.ingest.scan``) by the fast route, DuckDB splitting the fields; False
-    (the caller rolls back and takes the line route, which names the bad line) where DuckDB refuses a line or
-    does not yield exactly one row per line."""
-    columns = "{" + ", ".join(f"{sql.literal(f'c{i}')}: 'VARCHAR'" for i in range(1, fmt.n_fields + 1)) + "}"
-    fields = {f"{role}_field": q_identifier(f"c{fmt.positions[role]}") for role in ("user", "item", "rating", "timestamp")}
-    try:
-        run_sql(con, "staging/src_text_fields", path=q_literal(str(path)), columns=Quoted(columns),
-                delimiter=q_literal(fmt.delimiter), encoding=q_literal(fmt.encoding),
-                n_fields=_q_int(fmt.n_fields), **fields)
-        run_sql(con, "staging/stg_rating_lines", params)
-        n_rows = con.execute("select count(*) from stg_rating_lines").fetchone()[0]
-    except duckdb.Error as exc:
-        log.info("ingest %s: the fast route refused the file (%s); staging it line by line",
-                 shown, str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
-        return False
-    if n_rows != n_lines:
-        log.info("ingest %s: the fast route read %d rows from %d lines; staging it line by line", shown, n_rows, n_lines)
-        return False
-    run_sql(con, "staging/stg_ratings", n_header_lines=_q_int(fmt.n_header_lines))
-    return True
+          staged: str, as_of: datetime, now: datetime) -> dict[str, int]:
+    """Stage, check and append one file's rows (inside the caller's transaction); its counts."""
+    _stage(con, path, shown, kind, fmt, staged, _params(settings, kind, fmt, as_of))
+    return _append(con, path, shown, kind, staged, now)
 
 
 def _stage(con: duckdb.DuckDBPyConnection, path: Path, shown: str, kind: str, fmt: FileFormat, staged: str,
@@ -338,10 +307,8 @@ def _stage(con: duckdb.DuckDBPyConnection, path: Path, shown: str, kind: str, fm
                     delimiter=q_literal(fmt.delimiter), quote=q_literal(fmt.quote),
                     field_pattern=q_literal(fmt.field_pattern()))
         if kind == "ratings":  # typed and checked on every core, then numbered by file order (see the SQL)
-            run_sql(con, "staging/src_rating_fields", n_fields=_q_int(fmt.n_fields),
-                    **{f"{role}_pos": _q_int(pos) for role, pos in fmt.positions.items()})
             run_sql(con, "staging/stg_rating_lines", params)
-            run_sql(con, "staging/stg_ratings", n_header_lines=_q_int(fmt.n_header_lines))
+            run_sql(con, "staging/stg_ratings", n_header_lines=Quoted(str(int(fmt.n_header_lines))))
         else:  # small files: numbered on one thread, then typed and checked in sql/staging/stg_<kind>.sql
             run_sql(con, "staging/src_numbered_lines")
             run_sql(con, f"staging/{staged}", params)
@@ -350,10 +317,6 @@ def _stage(con: duckdb.DuckDBPyConnection, path: Path, shown: str, kind: str, fm
         if error is exc:
             raise
         raise error from None
-
-
-def _q_int(value: int) -> Quoted:
-    return Quoted(str(int(value)))
 
 
 def _params(settings: Settings, kind: str, fmt: FileFormat, as_of: datetime) -> dict[str, Any]:
@@ -379,12 +342,7 @@ def _append(con: duckdb.DuckDBPyConnection, path: Path, shown: str, kind: str, s
         run_sql(con, "staging/stg_rating_duplicates")
         quarantine_from.append("stg_rating_duplicates")
         n_failed += run_sql(con, "staging/staged_counts", staged=q_identifier("stg_rating_duplicates")).fetchone()[1]
-    # The rows carry their line numbers, so the append need not keep file order, and on every core it is faster.
-    con.execute("set preserve_insertion_order = false")
-    try:
-        n_loaded = run_sql(con, f"staging/load_{kind}", {"source_file": str(path)}).fetchone()[0]
-    finally:
-        con.execute("set preserve_insertion_order = true")
+    n_loaded = run_sql(con, f"staging/load_{kind}", {"source_file": str(path)}).fetchone()[0]
     for table in quarantine_from:
         run_sql(con, "staging/load_quarantine", {"source_file": str(path), "quarantined_at": now},
                 staged=q_identifier(table))

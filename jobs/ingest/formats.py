@@ -227,6 +227,22 @@ def check_complete(path: Path, shown: str, settle_seconds: float, now: float) ->
                        f"{why}, modified {age:.0f} s ago: left for a later run")
 
 
+class NulFinder:
+    """Fed a file's chunks in order (``jobs.files.sha256_file(path, each_chunk=...)``): the line of its first NUL."""
+
+    def __init__(self) -> None:
+        self.lines_before = 0
+        self.line: int | None = None
+
+    def __call__(self, chunk: bytes) -> None:
+        if self.line is None:
+            at = chunk.find(b"\x00")
+            if at >= 0:
+                self.line = self.lines_before + chunk.count(b"\n", 0, at) + 1
+            else:
+                self.lines_before += chunk.count(b"\n")
+
+
 def _decode_header(head: bytes, shown: str) -> str:
     try:
         return head.decode("utf-8").lstrip("\ufeff").rstrip("\r\n")

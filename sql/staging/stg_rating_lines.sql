@@ -1,5 +1,4 @@
--- Typed and checked rating lines of one landing file (from the temp view ingest_rating_fields: the fields of each
--- line by role, src_rating_fields.sql or, for a plain text file, src_text_fields.sql): one row
+-- Typed and checked rating lines of one landing file (from the temp view ingest_lines, see src_*.sql): one row
 -- per line, in file order, with its typed values and, for a row that fails a check, why. The lines are not
 -- numbered here (so DuckDB reads, parses and checks the file on every core); the table keeps file order, so line n
 -- is at rowid n - 1, and the view stg_ratings numbers them, drops the header and empty lines. Reasons (the first
@@ -22,8 +21,22 @@
 -- UTC while ingesting). rated_at is a naive UTC TIMESTAMP.
 create or replace temp table stg_rating_lines as
 with source as (
-    select source_line_number, is_blank, n_fields, bad_line, user_raw, item_raw, rating_raw, timestamp_raw
-    from ingest_rating_fields
+    select source_line_number, is_blank, n_fields, fields, raw_line
+    from ingest_lines
+),
+
+renamed as (
+    select
+        source_line_number,
+        is_blank,
+        n_fields,
+        fields,
+        raw_line,
+        fields[$user_pos] as user_raw,
+        fields[$item_pos] as item_raw,
+        fields[$rating_pos] as rating_raw,
+        fields[$timestamp_pos] as timestamp_raw
+    from source
 ),
 
 flagged as (
@@ -33,7 +46,7 @@ flagged as (
         item_raw is null or (length(item_raw) < 5 and lower(item_raw) in ('', 'nan', 'null')) as item_missing,
         case when $user_is_float then try_cast(user_raw as double) end as user_float,
         case when $item_is_float then try_cast(item_raw as double) end as item_float
-    from source
+    from renamed
 ),
 
 typed as (
@@ -71,10 +84,14 @@ checked as (
     select
         *,
         case
-            when n_fields < 0
-                then {'reason': 'malformed_quotes', 'column_name': null, 'raw_value': bad_line}
-            when n_fields <> $n_fields
-                then {'reason': 'wrong_field_count', 'column_name': null, 'raw_value': bad_line}
+            when n_fields < 0 then {
+                'reason': 'malformed_quotes', 'column_name': null,
+                'raw_value': coalesce(raw_line, array_to_string(fields, ','))
+            }
+            when n_fields <> $n_fields then {
+                'reason': 'wrong_field_count', 'column_name': null,
+                'raw_value': coalesce(raw_line, array_to_string(fields, ','))
+            }
             when user_missing
                 then {'reason': 'missing_id', 'column_name': $user_column, 'raw_value': user_raw}
             when item_missing
