@@ -123,6 +123,33 @@ def test_parquet_ratings_with_typed_columns(settings):
     assert_reconciles(settings)
 
 
+def test_quarantined_values_come_back_exactly_even_with_the_staging_separator_in_them(settings):
+    """stg_rating_lines.sql keeps a failure in one column joined by chr(31): a raw value holding it, an empty one
+    and a missing one (no column to blame) must come back as read."""
+    land(settings, "a.csv", HEADER + "1,10,4\x1f5,964982703\n,10,4,964982703\n1,10,4\n")
+    ingest_landing(settings)
+    assert query(settings, "select line_number, column_name, reason, raw_value from quarantine order by 1") == [
+        (2, "rating", "non_numeric_rating", "4\x1f5"), (3, "user_id", "missing_id", ""),
+        (4, None, "wrong_field_count", "1,10,4")]
+
+
+def test_parquet_rows_keep_their_row_numbers_across_row_groups(settings):
+    """Rows are numbered by their place in the staging table (file order), which must be file_row_number + 1 even
+    when DuckDB reads many row groups on every core: user 'u<row>' and a bad rating every 997th row tell."""
+    path = land(settings, "big.parquet", b"")
+    duckdb.execute(
+        f"copy (select 'u' || (i + 1) as user_id, 'i' || (i % 500) as item_id, "
+        f"case when i % 997 = 0 then 9 else 4 end as rating, 1000000000 + i as timestamp from range(300000) t(i)) "
+        f"to '{path}' (format parquet, row_group_size 10000)"
+    )
+    result = ingest_landing(settings)
+    assert (result.n_rows_loaded, result.n_rows_quarantined) == (300000 - 301, 301)
+    assert query(settings, "select count(*) from ratings where user_id <> 'u' || source_line") == [(0,)]
+    assert query(settings, "select count(*) from quarantine where (line_number - 1) % 997 <> 0 "
+                           "or raw_value <> '9'") == [(0,)]
+    assert_reconciles(settings)
+
+
 def test_item_formats(settings):
     flags = ["0"] * 19
     flags[1] = flags[17] = "1"  # Action, War
