@@ -251,8 +251,8 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, path: Path,
         changed.append(f"sha256 {sha[:12]}... -> {digest[:12]}...")
         raise IngestError(shown, None, None, f"the file ingested at {ingested_at} unchanged (files are ingested "
                           "exactly once; land changes as a new file)", "it changed: " + ", ".join(changed))
-    if nul.line is not None:  # DuckDB would read a line of NULs as a blank line, and drop it uncounted
-        raise IngestError(shown, nul.line, None, "text without NUL bytes", "a NUL byte (a binary or corrupt file?)")
+    if (nul_line := nul.line(path)) is not None:  # DuckDB reads a line of NULs as a blank line: dropped uncounted
+        raise IngestError(shown, nul_line, None, "text without NUL bytes", "a NUL byte (a binary or corrupt file?)")
     fmt = detect_format(con, path, shown, kind, settings.ingest)
     staged = f"stg_{kind}"  # stg_ratings is a view over stg_rating_lines; the others are tables
     now = utcnow()

@@ -228,19 +228,30 @@ def check_complete(path: Path, shown: str, settle_seconds: float, now: float) ->
 
 
 class NulFinder:
-    """Fed a file's chunks in order (``jobs.files.sha256_file(path, each_chunk=...)``): the line of its first NUL."""
+    """Fed a file's chunks in order (``jobs.files.sha256_file(path, each_chunk=...)``): where its first NUL is.
+
+    Only the offset is kept on the way (one ``find`` per chunk); the line is counted afterwards, and only for a
+    file that has a NUL, so a clean file pays no line count."""
 
     def __init__(self) -> None:
-        self.lines_before = 0
-        self.line: int | None = None
+        self.offset = 0
+        self.first_nul: int | None = None
 
     def __call__(self, chunk: bytes) -> None:
-        if self.line is None:
-            at = chunk.find(b"\x00")
-            if at >= 0:
-                self.line = self.lines_before + chunk.count(b"\n", 0, at) + 1
-            else:
-                self.lines_before += chunk.count(b"\n")
+        if self.first_nul is None and (at := chunk.find(b"\x00")) >= 0:
+            self.first_nul = self.offset + at
+        self.offset += len(chunk)
+
+    def line(self, path: Path) -> int | None:
+        """1-based line of the first NUL (None: there is none)."""
+        if self.first_nul is None:
+            return None
+        lines, left = 1, self.first_nul
+        with path.open("rb") as fh:
+            while left > 0 and (chunk := fh.read(min(_HASH_CHUNK, left))):
+                lines += chunk.count(b"\n")
+                left -= len(chunk)
+        return lines
 
 
 def _decode_header(head: bytes, shown: str) -> str:

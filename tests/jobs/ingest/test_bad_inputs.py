@@ -11,6 +11,7 @@ import pytest
 
 from jobs import warehouse
 from jobs.ingest import IngestError, ingest_landing, ingest_paths, landing_file
+from jobs.ingest.formats import NulFinder
 from jobs.sql import run_sql
 
 BAD = Path(__file__).parent / "bad_inputs"
@@ -416,3 +417,17 @@ def test_an_empty_file_is_deferred_while_fresh_and_set_aside_once_old(settings):
     os.utime(path, (0, 0))
     assert ingest_landing(settings).set_aside[0]["outcome"] == "set_aside"
     assert set_aside(settings)[0][:2] == ("empty.csv", "set_aside")
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1 << 20])
+def test_the_nul_finder_names_the_line_of_the_first_nul_whatever_the_chunks(tmp_path, chunk):
+    data = b"a,b\n1,2\n3,\x004\n\x00\n"
+    path = tmp_path / "f.csv"
+    path.write_bytes(data)
+    finder = NulFinder()
+    for at in range(0, len(data), chunk):
+        finder(data[at:at + chunk])
+    assert (finder.first_nul, finder.line(path)) == (10, 3)
+    clean = NulFinder()
+    clean(b"a,b\n1,2\n")
+    assert clean.line(path) is None
