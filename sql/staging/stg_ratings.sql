@@ -16,7 +16,7 @@ numbered as (
         item_id,
         rating,
         rated_at,
-        failure
+        string_split(failure, chr(31)) as failure_parts   -- NULL on a good row
     from stg_rating_lines
     cross join first_row
 ),
@@ -28,14 +28,11 @@ final as (
         item_id,
         rating,
         rated_at,
-        case when failure is not null then split_part(failure, chr(31), 1) end as reason,
-        case when failure is not null then nullif(split_part(failure, chr(31), 2), '') end as column_name,
-        case
-            when regexp_matches(failure, '^[^\x1f]*\x1f[^\x1f]*\x1f')
-                then regexp_extract(failure, '(?s)^[^\x1f]*\x1f[^\x1f]*\x1f(.*)$', 1)
-        end as raw_value
+        failure_parts[1] as reason,
+        nullif(failure_parts[2], '') as column_name,
+        case when len(failure_parts) > 2 then array_to_string(failure_parts[3:], chr(31)) end as raw_value
     from numbered
-    where (failure is null or failure <> 'blank_line' || chr(31)) and line_number > cast({{ n_header_lines }} as bigint)
+    where reason is distinct from 'blank_line' and line_number > cast({{ n_header_lines }} as bigint)
 )
 
 select * from final
