@@ -94,6 +94,9 @@ def run_night(size: str, root: Path, seed: int = 42, shards: int = 1, default_co
     from jobs.ingest import ingest_paths
     from jobs.train import candidates
 
+    from jobs.bench.host import probe
+
+    host = probe()  # before the data: what this machine delivers tonight, to read the times against
     data = dataset(size, root, seed)
     home = fresh_home(data, root, stored_params=not default_config, name=f"{size}-default" if default_config else size)
     settings = load_settings(home)
@@ -136,6 +139,7 @@ def run_night(size: str, root: Path, seed: int = 42, shards: int = 1, default_co
     return {
         "size": size,
         "default_config": default_config,
+        "host": host,
         "models": list(settings.train.models),
         "evaluated": evaluated,
         "data": to_dict(data),

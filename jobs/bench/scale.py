@@ -33,6 +33,7 @@ from typing import Any
 
 from jobs.bench import page, plot, targets
 from jobs.bench.data import BENCH_SIZES, IALS_PARAMS, parse_sizes
+from jobs.bench.host import describe
 from jobs.files import write_text
 
 START, END = "<!-- scale:start -->", "<!-- scale:end -->"
@@ -152,6 +153,8 @@ def _intro(results: dict[str, Any], sizes: list[str], command: str) -> list[str]
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB RAM; {m['os']}; Python {m['python']}, "
         f"torch {m['torch']} ({m['torch_threads']} threads), DuckDB {m['duckdb']}, implicit {m['implicit']}. "
         f"Load average (1/5/15 min) before: {results['load_before']}; after: {results['load_after']}.",
+        *[f"At {size}, {describe(results['sizes'][size]['night']['host'])}." for size in sizes
+          if "host" in results["sizes"][size]["night"]],
         "",
         "Data: the seeded generator (`jobs/sample/data.py`, seed 42) over 42 days; the history (all days but the last) "
         "is ingested first, then one night runs on the last day's file (`jobs/bench/data.py`).",

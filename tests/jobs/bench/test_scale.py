@@ -34,6 +34,7 @@ def test_bench_writes_its_rows_and_keeps_the_other_section(tmp_path: Path) -> No
     assert any(row.startswith("| 50k | history CSV | ") for row in rows)
     assert any(row.startswith("| 50k | 1k x ") for row in rows)  # scoring
     assert "GFLOP/s" in scale and "Machine:" in scale
+    assert "At 50k, host probe (`python -m jobs.bench.host`): matmul roof " in scale
 
 
 def test_write_section_creates_the_file_or_appends_to_one_without_markers(tmp_path: Path) -> None:
