@@ -90,11 +90,10 @@ def run_night(size: str, root: Path, seed: int = 42, shards: int = 1, default_co
     """One night at ``size``: popularity and iALS with stored params (the benchmark's fast night), or with
     ``default_config`` the candidates, params and budget of the default recs.toml, as a new user gets them."""
     from jobs import steps
+    from jobs.bench.host import probe
     from jobs.config import load_settings
     from jobs.ingest import ingest_paths
     from jobs.train import candidates
-
-    from jobs.bench.host import probe
 
     host = probe()  # before the data: what this machine delivers tonight, to read the times against
     data = dataset(size, root, seed)
