@@ -8,8 +8,8 @@ after the fold it is fitting) and is recorded as pruned, unless the study has no
 study starts from the last best params (enqueued as its first trial). Every trial goes to the ``tuning_trials`` table;
 the best params go to ``outputs/tuning/<model>.best.json``, which every nightly run trains with.
 
-The objective is the nightly gate's metric on a frozen snapshot, averaged over ``train.tuning_folds`` folds of
-the same protocol as the gate's holdout (``train.holdout_scope``): rolling-origin windows before the gate's own
+The objective is the nightly gate's metric on a frozen snapshot, averaged over ``train.tuning_folds`` folds (more
+under ``random`` on a small data set: ``tuning_splits``) of the same protocol as the gate's holdout (``train.holdout_scope``): rolling-origin windows before the gate's own
 (the window before the latest, the one before that, ...) for the time protocols, independent seeded draws for
 ``random``. One window of a small data set holds few users (85 on MovieLens-100K), and params picked on it
 alone fit its noise; the gate's own holdout stays unseen so that it judges tuned and untuned candidates alike.
@@ -57,6 +57,10 @@ def freeze_tuning_snapshot(settings: Settings, as_of: datetime | None = None) ->
         return write_snapshot(con, settings.layout.tuning, as_of)
 
 
+#: The most folds tuning draws under ``random`` to reach ``train.tuning_min_user_windows``.
+MAX_RANDOM_FOLDS = 10
+
+
 def tuning_splits(settings: Settings, snapshot: Any) -> list[Split]:
     """Tuning's folds 1..tuning_folds that have test users: rolling-origin windows before the gate's, the most
     recent first (time protocols), or independent seeded draws (``random``).
@@ -64,11 +68,24 @@ def tuning_splits(settings: Settings, snapshot: Any) -> list[Split]:
     Fold 0, the gate's own holdout, is left out: params picked on the holdout that then judges them look
     better there than they are (the winner's curse), and a candidate with more tuned params would win the
     gate by that alone.
+
+    Under ``random`` the draws are exchangeable, so more are added (up to ``MAX_RANDOM_FOLDS``) until their test
+    users add up to ``train.tuning_min_user_windows``: on a small catalogue three draws hold too few users for
+    the noise guard to see a real gain (docs/benchmarks.md, "Which tuning validation sees the EDLAE plateau").
+    Time windows further back describe an older world, so the time protocols keep ``tuning_folds``.
     """
-    folds = range(1, max(settings.train.tuning_folds, 1) + 1)
-    splits = [holdout(settings, snapshot, fold) for fold in folds]
+    train = settings.train
+    splits = [holdout(settings, snapshot, fold) for fold in range(1, max(train.tuning_folds, 1) + 1)]
+    if train.holdout_scope == "random":
+        while len(splits) < MAX_RANDOM_FOLDS and user_windows(splits) < train.tuning_min_user_windows:
+            splits.append(holdout(settings, snapshot, len(splits) + 1))
     usable = [split for split in splits if split.test.nnz]
     return usable or splits[:1]
+
+
+def user_windows(splits: list[Split]) -> int:
+    """The paired observations the folds give the noise guard: each fold's users with held-out interactions."""
+    return sum(len(split.test_users) for split in splits)
 
 
 def _cutoff(settings: Settings, metric: str) -> int:

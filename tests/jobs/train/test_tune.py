@@ -126,6 +126,24 @@ def test_objective_is_the_mean_over_rolling_origin_folds(settings):
     assert len(set(values)) > 1  # different windows, different values: not one fold counted thrice
 
 
+def test_random_draws_are_added_until_the_noise_guard_has_enough_users(settings):
+    from jobs.train.snapshot import load_snapshot
+    from jobs.train.tune import MAX_RANDOM_FOLDS, tuning_splits, user_windows
+
+    snapshot = load_snapshot(settings.layout.tuning)
+    random = settings.with_overrides(train={"holdout_scope": "random", "holdout_stratify": "item"})
+    three = tuning_splits(random.with_overrides(train={"tuning_min_user_windows": 0}), snapshot)
+    assert len(three) == 3
+    wanted = user_windows(three) + 1  # one user more than three draws hold: a fourth is drawn, and no more
+    more = tuning_splits(random.with_overrides(train={"tuning_min_user_windows": wanted}), snapshot)
+    assert len(more) == 4 and user_windows(more[:3]) < wanted <= user_windows(more)
+    assert [(s.test != t.test).nnz for s, t in zip(more, three, strict=False)] == [0, 0, 0]  # the same first three
+    assert (more[3].test != more[2].test).nnz > 0  # a new draw, not a copy
+    assert len(tuning_splits(random.with_overrides(train={"tuning_min_user_windows": 10**9}), snapshot)) == MAX_RANDOM_FOLDS
+    # Time windows further back describe an older world: the time protocols keep tuning_folds.
+    assert len(tuning_splits(settings.with_overrides(train={"tuning_min_user_windows": 10**9}), snapshot)) == 3
+
+
 def test_a_gain_within_the_noise_keeps_the_previous_params():
     from jobs.train.tune import adopt_or_keep
 
