@@ -144,7 +144,8 @@ def tune_family(settings: Settings, family: str, trials: int, minutes: float, tu
     tuned_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(settings.layout.best_params(family), tuned_dir / f"{family}.best.json")
     return {"trials": result["trials_total"], "seconds": round(time.perf_counter() - started, 1),
-            "holdout_ndcg": result["value"], "params": result["params"], "decision": result["decision"]}
+            "holdout_ndcg": result["value"], "params": result["params"], "decision": result["decision"],
+            "folds": result["folds"]}
 
 
 def are_config_defaults(family: str, params: dict[str, Any]) -> bool:
@@ -205,7 +206,14 @@ def run_benchmark(data: MovieLens, work: Path, families: tuple[str, ...] = FAMIL
               "items": data.ratings["item_id"].nunique(), "train": len(train), "test": len(test)}
     return Report(rows, night, tuple(nightly_models), champion, night_steps, counts, threads,
                   time.perf_counter() - started, tune, trials, minutes, dict(trial_caps), settings.train.protocol,
-                  settings.train.tuning_folds, settings.train.tuning_min_gain_se)
+                  tuning_folds_used(rows, settings), settings.train.tuning_min_gain_se)
+
+
+def tuning_folds_used(rows: list[Row], settings: Settings) -> int:
+    """The folds tuning averaged over (``tune.tuning_splits``: more than ``train.tuning_folds`` under ``random`` on
+    a small data set), as the families' tuning runs report it; recs.toml's value when nothing was tuned."""
+    folds = {row.tuning["folds"] for row in rows if "folds" in row.tuning}
+    return max(folds) if folds else settings.train.tuning_folds
 
 
 def family_row(settings: Settings, family: str, split: tuple[pd.DataFrame, pd.DataFrame], tuned_dir: Path,

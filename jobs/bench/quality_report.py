@@ -48,7 +48,7 @@ class Report:
     trial_caps: dict[str, int] = field(default_factory=dict)
     #: The protocol tuning and the gate read, in words (``TrainSettings.protocol``).
     protocol: str = ""
-    #: Rolling-origin windows each tuning trial averages (``train.tuning_folds``).
+    #: Folds each tuning trial averages (``tune.tuning_splits``).
     tuning_folds: int = 1
     #: Standard errors of per-user gain tuned params need to replace the defaults (``train.tuning_min_gain_se``).
     tuning_min_gain_se: float = 0.0

@@ -260,4 +260,5 @@ def tune_model(settings: Settings, model: str, n_trials: int | None = None, minu
     write_json(settings.layout.best_params(model), record)
     return {"model": model, "study": name, "best_value": best.value, "best_params": best_config,
             "value": value, "params": params, "decision": decision,
-            "trials_total": len(study.trials), "trials_new": len(study.trials) - before}
+            "trials_total": len(study.trials), "trials_new": len(study.trials) - before,
+            "folds": len(splits), "user_windows": user_windows(splits)}

@@ -118,6 +118,7 @@ def test_objective_is_the_mean_over_rolling_origin_folds(settings):
     assert all(split.cut_at < gate_start for split in splits)
     assert all((split.train.matrix + split.test).multiply(gate.test).nnz == 0 for split in splits)
     result = tune_model(settings, "ease", n_trials=1, minutes=5)
+    assert (result["folds"], result["user_windows"]) == (3, sum(len(split.test_users) for split in splits))
     values = []
     for split in splits:
         model = build("ease", result["best_params"]).fit(split.train, TrainOptions(seed=settings.train.seed))
