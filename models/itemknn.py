@@ -10,7 +10,7 @@ floats, then ``torch.topk``), so memory stays bounded for any catalogue size.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -76,29 +76,39 @@ def weight_matrix(x: sp.csr_matrix, weighting: str, k1: float = 1.2, b: float = 
     return x
 
 
-def pruned_product(left: sp.csr_matrix, right: sp.csr_matrix, k: int, block_items: int,
-                   transform: Callable[[torch.Tensor, int, int], torch.Tensor]) -> sp.csr_matrix:
-    """Row-pruned ``left @ right`` (items x items): each row's ``k`` largest positive values after ``transform``.
+def top_neighbours(left: sp.csr_matrix, right: sp.csr_matrix, k: int, block_items: int,
+                   transform: Callable[[torch.Tensor, int, int], torch.Tensor],
+                   ) -> Iterator[tuple[int, int, torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """Blocks ``(lo, hi, dots, top_val, top_idx)`` of ``left @ right`` (items x items): ``dots`` the dense rows
+    lo..hi of the product, ``top_val, top_idx`` each row's ``k`` largest values after ``transform``, descending.
 
-    ``transform(dots, lo, hi)`` turns a dense block of rows lo..hi of the product into similarities; the diagonal
+    ``transform(dots, lo, hi)`` turns the block into similarities (it may return ``dots`` itself); the diagonal
     is zeroed after it. Rows are computed ``block_items`` at a time, so memory stays bounded for any catalogue.
     """
-    n_items = right.shape[1]
-    keep = min(k, n_items)
-    indptr = [np.zeros(1, np.int64)]
-    indices, values = [], []
+    keep = min(k, right.shape[1])
     for lo in range(0, left.shape[0], block_items):
         hi = min(lo + block_items, left.shape[0])
-        sims = transform(torch.from_numpy((left[lo:hi] @ right).toarray().astype(np.float32, copy=False)), lo, hi)
+        dots = torch.from_numpy((left[lo:hi] @ right).toarray().astype(np.float32, copy=False))
+        sims = transform(dots, lo, hi)
         rows = torch.arange(hi - lo)
         sims[rows, rows + lo] = 0.0
         top_val, top_idx = torch.topk(sims, keep, dim=1, sorted=True)
+        yield lo, hi, dots, top_val, top_idx
+
+
+def pruned_product(left: sp.csr_matrix, right: sp.csr_matrix, k: int, block_items: int,
+                   transform: Callable[[torch.Tensor, int, int], torch.Tensor]) -> sp.csr_matrix:
+    """Row-pruned ``left @ right`` (items x items CSR): each row's ``k`` largest positive values after
+    ``transform`` (``top_neighbours``)."""
+    indptr = [np.zeros(1, np.int64)]
+    indices, values = [], []
+    for _, _, _, top_val, top_idx in top_neighbours(left, right, k, block_items, transform):
         nonzero = top_val > 0
         indices.append(top_idx[nonzero].numpy())
         values.append(top_val[nonzero].numpy())
         indptr.append(indptr[-1][-1] + np.cumsum(nonzero.sum(dim=1).numpy()))
     sim = sp.csr_matrix(
-        (np.concatenate(values), np.concatenate(indices), np.concatenate(indptr)), shape=(left.shape[0], n_items)
+        (np.concatenate(values), np.concatenate(indices), np.concatenate(indptr)), shape=(left.shape[0], right.shape[1])
     )
     sim.sort_indices()
     return sim

@@ -47,7 +47,7 @@ import scipy.sparse as sp
 import torch
 
 from models.base import Config, Interactions, TrainOptions
-from models.itemknn import ItemSimilarityModel
+from models.itemknn import ItemSimilarityModel, top_neighbours
 
 SIMILARITIES = ("cooccurrence", "cosine")
 
@@ -95,29 +95,22 @@ class SLIMConfig(Config):
 def pruned_gram(x: sp.csr_matrix, m: int, similarity: str, block_items: int) -> tuple[np.ndarray, np.ndarray]:
     """Each item's top-``m`` other items by ``similarity``: (n_items, m) int32 columns (-1: none) and float32
     co-occurrence counts, sorted by similarity (descending), the diagonal excluded; a block of rows at a time."""
-    xt = x.T.tocsr()
     n = x.shape[1]
     keep = min(m, n)
-    degree = torch.from_numpy(np.diff(x.tocsc().indptr).astype(np.float32))
-    norms = degree.sqrt()
+    norms = torch.from_numpy(np.diff(x.tocsc().indptr).astype(np.float32)).sqrt()
+
+    def similarities(dots: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
+        if similarity != "cosine":
+            return dots
+        denom = norms[lo:hi, None] * norms[None, :]
+        return torch.where(dots > 0, dots / denom.clamp_min(1e-30), torch.zeros((), dtype=torch.float32))
+
     cols = np.full((n, keep), -1, dtype=np.int32)
     vals = np.zeros((n, keep), dtype=np.float32)
-    for lo in range(0, n, block_items):
-        hi = min(lo + block_items, n)
-        dots = torch.from_numpy((xt[lo:hi] @ x).toarray().astype(np.float32, copy=False))
-        rows = torch.arange(hi - lo)
-        dots[rows, rows + lo] = 0.0
-        if similarity == "cosine":
-            denom = norms[lo:hi, None] * norms[None, :]
-            sims = torch.where(dots > 0, dots / denom.clamp_min(1e-30), torch.zeros((), dtype=torch.float32))
-        else:
-            sims = dots
-        top_val, top_idx = torch.topk(sims, keep, dim=1, sorted=True)
+    for lo, hi, dots, top_val, top_idx in top_neighbours(x.T.tocsr(), x, m, block_items, similarities):
         found = top_val > 0
-        counts = torch.gather(dots, 1, top_idx)
         cols[lo:hi] = torch.where(found, top_idx, -1).numpy()
-        vals[lo:hi] = torch.where(found, counts, 0.0).numpy()
-        del dots, sims
+        vals[lo:hi] = torch.where(found, torch.gather(dots, 1, top_idx), 0.0).numpy()
     return cols, vals
 
 
