@@ -8,10 +8,10 @@ after the fold it is fitting) and is recorded as pruned, unless the study has no
 study starts from the last best params (enqueued as its first trial). Every trial goes to the ``tuning_trials`` table;
 the best params go to ``outputs/tuning/<model>.best.json``, which every nightly run trains with.
 
-The objective is the nightly gate's metric on a frozen snapshot, averaged over ``train.tuning_folds`` folds (more
-under ``random`` on a small data set: ``tuning_splits``) of the same protocol as the gate's holdout (``train.holdout_scope``): rolling-origin windows before the gate's own
-(the window before the latest, the one before that, ...) for the time protocols, independent seeded draws for
-``random``. One window of a small data set holds few users (85 on MovieLens-100K), and params picked on it
+The objective is the nightly gate's metric on a frozen snapshot, averaged over ``train.tuning_folds`` folds
+(more under ``random`` on a small data set: ``tuning_splits``) of the same protocol as the gate's holdout
+(``train.holdout_scope``): rolling-origin windows before the gate's own (the window before the latest, the one
+before that, ...) for the time protocols, independent seeded draws for ``random``. One window of a small data set holds few users (85 on MovieLens-100K), and params picked on it
 alone fit its noise; the gate's own holdout stays unseen so that it judges tuned and untuned candidates alike.
 The test split of a benchmark is never seen here.
 """
