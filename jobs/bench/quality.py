@@ -95,15 +95,13 @@ def step_timer() -> Iterator[dict[str, float]]:
 
 
 def make_home(home: Path, train: pd.DataFrame, items: pd.DataFrame, holdout_scope: str,
-              holdout_stratify: str = "item", tuning_folds: int | None = None) -> Settings:
-    """A fresh RECS_HOME with the train split and the items in its landing folders; settings with top_n = K
-    (and ``tuning_folds`` where given, else recs.toml's)."""
+              holdout_stratify: str = "item") -> Settings:
+    """A fresh RECS_HOME with the train split and the items in its landing folders; settings with top_n = K."""
     shutil.rmtree(home, ignore_errors=True)
     write_landing(home / "landing", train, items)
     defaults = load_settings(home=home, config=DEFAULT_CONFIG)
-    folds = {} if tuning_folds is None else {"tuning_folds": tuning_folds}
     return defaults.with_overrides(score={"top_n": K}, train={"holdout_scope": holdout_scope,
-                                                              "holdout_stratify": holdout_stratify, **folds})
+                                                              "holdout_stratify": holdout_stratify})
 
 
 def _holdout(record: dict[str, Any], metric: str = "ndcg", k: int | None = K) -> float | None:
@@ -176,7 +174,7 @@ def microsoft_split(ratings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 def run_benchmark(data: MovieLens, work: Path, families: tuple[str, ...] = FAMILIES,
                   nightly_models: tuple[str, ...] = NIGHTLY_MODELS, trials: int = 20, minutes: float = 2.0,
                   tune: bool = True, threads: int = CORES, trial_caps: dict[str, int] | None = None,
-                  holdout_scope: str = "random", holdout_stratify: str = "item", tuning_folds: int | None = None,
+                  holdout_scope: str = "random", holdout_stratify: str = "item",
                   outer_split: Callable[[pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]] = microsoft_split,
                   ) -> Report:
     """The whole benchmark on ``data`` (ratings in u.data order, items), working under ``work``.
@@ -193,7 +191,7 @@ def run_benchmark(data: MovieLens, work: Path, families: tuple[str, ...] = FAMIL
     train, test = outer_split(data.ratings)
     log.info("split: %d train rows, %d test rows", len(train), len(test))
     split = (train, test)
-    settings = make_home(work / "home", train, data.items, holdout_scope, holdout_stratify, tuning_folds)
+    settings = make_home(work / "home", train, data.items, holdout_scope, holdout_stratify)
     steps.ingest_files(settings=settings)
     if tune:
         freeze_tuning_snapshot(settings)
@@ -246,7 +244,7 @@ def nightly_row(work: Path, data: MovieLens, split: tuple[pd.DataFrame, pd.DataF
     """The whole nightly with ``models`` as candidates in a fresh home, tuned params: its champion's row."""
     train, test = split
     home = make_home(work / "nightly-home", train, data.items, protocol.train.holdout_scope,
-                     protocol.train.holdout_stratify, protocol.train.tuning_folds)
+                     protocol.train.holdout_stratify)
     use_saved_params(home, models, work / "tuned")
     result, night_steps, wall = nightly(home, models, "bench-nightly")
     champion = dict(result["champion"])
@@ -296,7 +294,6 @@ def main(argv: list[str] | None = None) -> None:
                              "10%% of all ratings holds only 85 of 943 users)")
     parser.add_argument("--holdout-stratify", choices=STRATA, default="item",
                         help="for random: a fraction of each item's (default, as the benchmark's split) or user's")
-    parser.add_argument("--tuning-folds", type=int, help="folds tuning averages over (default: recs.toml's)")
     parser.add_argument("--wheel", type=Path, help="a recbole wheel already on disk (no download)")
     args = parser.parse_args(argv)
     quiet_logs()
@@ -307,8 +304,7 @@ def main(argv: list[str] | None = None) -> None:
     report = run_benchmark(data, args.work, args.families, args.nightly_models, args.trials, args.minutes,
                            tune=not args.skip_tune, threads=args.threads,
                            trial_caps={**TRIAL_CAPS, "two_tower": args.trials_two_tower},
-                           holdout_scope=args.holdout_scope, holdout_stratify=args.holdout_stratify,
-                           tuning_folds=args.tuning_folds)
+                           holdout_scope=args.holdout_scope, holdout_stratify=args.holdout_stratify)
     date = datetime.now(UTC).date().isoformat()
     write_section(args.out, render(report, date, machine_text()), START, END)
     (args.work / "report.json").write_text(json.dumps(asdict(report), indent=2, default=str))
