@@ -204,12 +204,21 @@ def adopt_or_keep(gain: np.ndarray, min_gain_se: float) -> tuple[bool, str]:
     return verdict, f"{what}: per-user gain {mean:+.4f} over {len(gain)} user-windows, {min_gain_se:g} x SE = {min_gain_se * se:.4f}"
 
 
+def has_search_space(model: str) -> bool:
+    """Does ``model``'s config declare tunable fields (a ``search_space`` of its own)?"""
+    from models.base import Config
+
+    return model_class(model).config_class.search_space.__func__ is not Config.search_space.__func__
+
+
 def tune_model(settings: Settings, model: str, n_trials: int | None = None, minutes: float | None = None,
                study_name: str | None = None) -> dict[str, Any]:
     """Run up to ``n_trials`` more trials (or ``minutes``) of ``model``'s study; save and return the best.
 
     Both default to ``[tune]`` in recs.toml (``trials``, ``minutes``)."""
     n_trials = settings.tune.trials if n_trials is None else n_trials
+    if not has_search_space(model):  # every trial would repeat the defaults' (popularity)
+        n_trials = min(n_trials, 1)
     minutes = settings.tune.minutes if minutes is None else minutes
     snapshot = load_snapshot(settings.layout.tuning)
     splits = tuning_splits(settings, snapshot)

@@ -48,6 +48,12 @@ def test_study_resumes_across_calls_and_nightly_uses_the_best(settings):
     assert summary["champion"]["model"] == "ease"
 
 
+def test_a_model_with_nothing_to_tune_runs_one_trial_however_many_are_asked(settings):
+    result = tune_model(settings, "popularity", n_trials=5, minutes=5)
+    assert result["trials_new"] == result["trials_total"] == 1 and result["params"] == {}
+    assert tune_model(settings, "ease", n_trials=2, minutes=5)["trials_new"] == 2  # a search space: as asked
+
+
 def test_new_study_warm_starts_from_the_last_best(settings):
     tune_model(settings, "ease", n_trials=2, minutes=5)
     best = json.loads(settings.layout.best_params("ease").read_text())["params"]
