@@ -99,12 +99,12 @@ def markdown(result: dict[str, Any], bench: dict[str, Any] | None, date: str, ma
                      bench["metrics"])
     studies = "".join(f"- `{t['study']}`: {t['trials_new']} new trials, {t['decision']}\n" for t in result["tuned"])
     s = result["seconds"]
-    return (f"## Benchmark (a) through the `recs` commands with only the two holdout keys ({date})\n\n"
+    return (f"{START}\n## Benchmark (a) through the `recs` commands with only the two holdout keys ({date})\n\n"
             f"`.venv/bin/python -m jobs.bench.two_keys --out docs/benchmarks.md`, on {machine}. The config file is "
             f"`[train] holdout_scope = \"random\"`, `holdout_stratify = \"item\"` and nothing else (protocol: "
             f"{result['protocol']}); then `recs ingest`, `recs tune`, `recs run --top-n 10`, each its own process. "
             f"Ingest {s['ingest']:.0f} s, tune {s['tune'] / 60:.1f} min, run {s['run']:.0f} s.\n\n{table}\n"
-            f"Tuning's decisions:\n{studies}\nThe gate: {result['champion']['reason']}\n")
+            f"Tuning's decisions:\n{studies}\nThe gate: {result['champion']['reason']}.\n{END}\n")
 
 
 def main(argv: list[str] | None = None) -> None:
