@@ -80,11 +80,13 @@ bench: install
 	$(BIN)/pip install --quiet --disable-pip-version-check implicit==0.7.3
 	$(BIN)/python -m jobs.bench --sizes 1M,5M,20M,100M --out docs/benchmarks.md
 
-# Quality (a), diversity, (b) time-ordered with implicit's ALS as a peer, and the hybrid's rankers on both (implicit and
-# lightgbm installed here only, as for `make bench`: lightgbm is an option of the hybrid, not a dependency).
+# Quality (a), diversity, (a) again through the recs commands with only the two holdout keys, (b) time-ordered
+# with implicit's ALS as a peer, and the hybrid's rankers on both (implicit and lightgbm installed here only, as for
+# `make bench`: lightgbm is an option of the hybrid, not a dependency).
 bench-quality: install
 	$(BIN)/python -m jobs.bench.quality --out docs/benchmarks.md
 	$(BIN)/python -m jobs.bench.diversity --out docs/benchmarks.md
+	$(BIN)/python -m jobs.bench.two_keys --out docs/benchmarks.md
 	$(BIN)/pip install --quiet --disable-pip-version-check implicit==0.7.3
 	$(BIN)/python -m jobs.bench.timeorder --out docs/benchmarks.md
 	$(BIN)/pip install --quiet --disable-pip-version-check lightgbm==4.7.0
