@@ -70,6 +70,9 @@ class TrainOptions:
     #: Optional ``time.monotonic()`` past which iterative models stop at the end of their epoch (a tuning
     #: budget); None: no limit.
     deadline: float | None = None
+    #: The protocol the fit will be judged by (``[train] holdout_scope``: "global", "user", "random"), or None
+    #: (unknown). Models that carve their own inner labels (the hybrid's ranker) carve them the same way.
+    holdout_scope: str | None = None
 
     @property
     def torch_device(self) -> torch.device:
@@ -109,9 +112,22 @@ class Interactions:
     item_ids: np.ndarray  # column index -> external item id (str)
     #: Optional item side data: a DataFrame indexed like item_ids with title/genres/description columns.
     item_features: Any = None
+    #: Optional epoch seconds of each stored interaction, aligned with ``matrix.data`` (CSR order): the snapshot
+    #: gives them, so models that use time (the hybrid's time features and time-ordered labels) can.
+    rated_at: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.matrix = sp.csr_matrix(self.matrix, dtype=np.float32)
+        if self.rated_at is not None:
+            rated_at = np.asarray(self.rated_at, dtype=np.float64)
+            if len(rated_at) != self.matrix.nnz:
+                raise ValueError(f"rated_at has {len(rated_at)} timestamps for {self.matrix.nnz} interactions")
+            if not self.matrix.has_sorted_indices:  # sort the timestamps along with the entries
+                stamps = sp.csr_matrix((rated_at, self.matrix.indices.copy(), self.matrix.indptr.copy()),
+                                       shape=self.matrix.shape)
+                stamps.sort_indices()
+                rated_at = stamps.data
+            self.rated_at = rated_at
         self.matrix.sort_indices()
         if self.matrix.shape != (len(self.user_ids), len(self.item_ids)):
             raise ValueError(f"matrix shape {self.matrix.shape} does not match {len(self.user_ids)} users x {len(self.item_ids)} items")
@@ -127,6 +143,13 @@ class Interactions:
     @property
     def nnz(self) -> int:
         return self.matrix.nnz
+
+    def subset(self, matrix: sp.csr_matrix, keep: np.ndarray) -> Interactions:
+        """The same users, items and features with ``matrix``: the entries of this one where ``keep`` (a mask over
+        ``matrix.data``, CSR order), their timestamps kept."""
+        rated_at = None if self.rated_at is None else self.rated_at[keep]
+        return Interactions(matrix=matrix, user_ids=self.user_ids, item_ids=self.item_ids,
+                            item_features=self.item_features, rated_at=rated_at)
 
     def implicit(self) -> sp.csr_matrix:
         """The same pattern with every value 1.0 (an interaction happened)."""

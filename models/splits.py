@@ -98,7 +98,7 @@ def random_split(data: Interactions, fraction: float, stratify: str = "user", se
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
     cols = matrix.indices.astype(np.int64)
     group = rows if stratify == "user" else cols
-    draw = _mix(_pair_hash(rows, cols) ^ _mix(np.uint64(seed + fold + 1)))
+    draw = _mix(pair_hash(rows, cols) ^ _mix(np.uint64(seed + fold + 1)))
     order = np.lexsort((draw, group))  # by group, then in the draw's random order
     counts = np.bincount(group, minlength=matrix.shape[0] if stratify == "user" else matrix.shape[1])
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
@@ -115,8 +115,6 @@ def _no_holdout(data: Interactions) -> Split:
 
 def _split(data: Interactions, rows: np.ndarray, held: np.ndarray, later: np.ndarray, cut: float | None) -> Split:
     """Train on what is neither held out nor later; test on the held-out rows of users and items seen in training."""
-    from models.base import Interactions
-
     matrix = data.matrix
     before = ~held & ~later
     train = _entries(matrix, rows, before)
@@ -124,8 +122,7 @@ def _split(data: Interactions, rows: np.ndarray, held: np.ndarray, later: np.nda
     known_item = np.bincount(train.indices, minlength=matrix.shape[1]) > 0
     keep = held & known_user[rows] & known_item[matrix.indices]
     test = _entries(matrix, rows, keep)
-    train_data = Interactions(matrix=train, user_ids=data.user_ids, item_ids=data.item_ids, item_features=data.item_features)
-    return Split(train=train_data, test=test, cut_at=cut)
+    return Split(train=data.subset(train, before), test=test, cut_at=cut)
 
 
 def _entries(matrix: sp.csr_matrix, rows: np.ndarray, mask: np.ndarray) -> sp.csr_matrix:
@@ -152,7 +149,7 @@ def _latest_per_user(matrix: sp.csr_matrix, rows: np.ndarray, rated_at: np.ndarr
     its ratings tied with another of the same user's.
     """
     counts = np.diff(matrix.indptr)
-    order = np.lexsort((_pair_hash(rows, matrix.indices), -rated_at, rows))  # per user, newest first
+    order = np.lexsort((pair_hash(rows, matrix.indices), -rated_at, rows))  # per user, newest first
     rank_in_user = np.arange(len(order)) - np.repeat(matrix.indptr[:-1], counts)
     n_held = np.clip(np.rint(fraction * counts), 1, np.maximum(counts - 1, 0)).astype(np.int64)
     lo, hi = np.repeat(n_held * fold, counts), np.repeat(n_held * (fold + 1), counts)
@@ -163,7 +160,7 @@ def _latest_per_user(matrix: sp.csr_matrix, rows: np.ndarray, rated_at: np.ndarr
     return held, later
 
 
-def _pair_hash(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+def pair_hash(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """A well-mixed uint64 per (row, col): a fixed pseudo-random order of pairs."""
     return _mix(rows.astype(np.uint64) << np.uint64(32) | cols.astype(np.uint64))
 

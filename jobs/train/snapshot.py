@@ -36,8 +36,11 @@ _BATCH_ROWS = 1 << 20
 
 @dataclass
 class Snapshot:
-    data: Interactions
-    rated_at: np.ndarray  # epoch seconds, one per stored interaction, aligned with data.matrix.data
+    data: Interactions  # with rated_at: epoch seconds, one per stored interaction, aligned with matrix.data
+
+    @property
+    def rated_at(self) -> np.ndarray:
+        return self.data.rated_at
 
 
 def write_snapshot(con: duckdb.DuckDBPyConnection, files: RunFiles, as_of: datetime | None) -> dict[str, int]:
@@ -93,8 +96,9 @@ def load_snapshot(files: RunFiles) -> Snapshot:
         shape=(len(users), len(items)),
     )
     features = items.set_index("item_id")[["title", "genres", "description"]]
-    data = Interactions(matrix=matrix, user_ids=users, item_ids=items["item_id"].to_numpy().astype(object), item_features=features)
-    return Snapshot(data=data, rated_at=table.column("rated_at_epoch").to_numpy())
+    data = Interactions(matrix=matrix, user_ids=users, item_ids=items["item_id"].to_numpy().astype(object),
+                        item_features=features, rated_at=table.column("rated_at_epoch").to_numpy())
+    return Snapshot(data=data)
 
 
 def snapshot_ids(files: RunFiles, name: str) -> np.ndarray:

@@ -77,3 +77,33 @@ def test_train_and_test_are_the_masked_entries_as_canonical_matrices(scope):
     dropped = (dense != 0) & (train.toarray() == 0) & (test.toarray() == 0)
     rows, cols = dropped.nonzero()
     assert (~seen_users[rows] | ~seen_items[cols]).all()
+
+
+def _csr_entries(matrix: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of the stored entries, in CSR order."""
+    return np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr)), matrix.indices
+
+
+@pytest.mark.parametrize("scope", ["global", "user", "random"])
+def test_the_train_part_keeps_each_interactions_timestamp(scope):
+    rng = np.random.default_rng(5)
+    dense = (rng.random((40, 25)) < 0.3) * rng.integers(1, 6, (40, 25))
+    stamps = rng.permutation(40 * 25).reshape(40, 25).astype(float) * 3600.0  # a distinct time per cell
+    matrix = sp.csr_matrix(dense)
+    data = Interactions(matrix=matrix, user_ids=np.arange(40).astype(str), item_ids=np.arange(25).astype(str),
+                        rated_at=stamps[_csr_entries(matrix)])
+    split = holdout_split(data, data.rated_at, 0.2, scope)
+    assert np.array_equal(split.train.rated_at, stamps[_csr_entries(split.train.matrix)])
+    assert split.train.matrix.nnz < data.matrix.nnz
+
+
+def test_timestamps_are_sorted_with_the_entries_and_must_match_them():
+    # Row 0 stores columns 2, 0 (unsorted), row 1 stores column 1.
+    matrix = sp.csr_matrix((np.array([5.0, 3.0, 4.0]), np.array([2, 0, 1]), np.array([0, 2, 3])), shape=(2, 3))
+    data = Interactions(matrix=matrix, user_ids=np.array(["a", "b"]), item_ids=np.array(["x", "y", "z"]),
+                        rated_at=np.array([20.0, 10.0, 30.0]))
+    assert list(data.matrix.indices) == [0, 2, 1] and list(data.matrix.data) == [3.0, 5.0, 4.0]
+    assert list(data.rated_at) == [10.0, 20.0, 30.0]  # each timestamp moved with its entry
+    with pytest.raises(ValueError, match="2 timestamps for 3 interactions"):
+        Interactions(matrix=matrix, user_ids=np.array(["a", "b"]), item_ids=np.array(["x", "y", "z"]),
+                     rated_at=np.array([1.0, 2.0]))
