@@ -46,7 +46,7 @@ from torch import nn
 
 from models.base import Config, Interactions, Recommender, TrainOptions
 from models.content import genre_matrix, load_item_embeddings
-from models.hybrid import membership, random_holdout
+from models.labels import membership, random_holdout
 from models.topk import mask_seen
 
 

@@ -11,7 +11,8 @@ import scipy.sparse as sp
 import torch
 
 from models.base import Interactions, Recommender, TrainOptions
-from models.hybrid import Hybrid, HybridConfig, fold_holdouts, membership, pairs_in, random_holdout
+from models.hybrid import Hybrid, HybridConfig
+from models.labels import fold_holdouts, membership, pairs_in, random_holdout
 from models.popularity import Popularity
 from tests.support.synthetic import make_synthetic, top_items_for_all
 
@@ -190,6 +191,8 @@ def test_ranker_and_objective_are_checked() -> None:
         HybridConfig(ranker="xgboost")
     with pytest.raises(ValueError, match="lambdarank"):
         HybridConfig(ranker="hgb", objective="lambdarank")
+    with pytest.raises(ValueError, match="label_order"):
+        HybridConfig(label_order="newest")
 
 
 def test_agreement_features_count_nominations_and_best_rank(synthetic) -> None:
@@ -229,3 +232,67 @@ def test_cross_fitting_trains_on_every_fold(synthetic) -> None:
     # Five folds label every interaction once; one 20 % split labels about a fifth of them.
     assert five.train_rows > 3 * one.train_rows
     assert five.ranker is not None and 0 < five.train_positive_rate < 0.5
+
+
+def release_world(n_items: int = 300, n_users: int = 400, seed: int = 0):
+    """Items are released over 300 days; each user, active at their own moment, rated 8 random back-catalogue
+    items long before and, latest, 3 items released in the 30 days before that moment: what a user takes next
+    is a recent release, which only time tells (the back catalogue co-occurs with nothing). Returns (data with
+    timestamps, held-out item per user: another recent release)."""
+    rng = np.random.default_rng(seed)
+    release = rng.uniform(0, 300, n_items)
+    rows, cols, days, held = [], [], [], []
+    for user in range(n_users):
+        moment = rng.uniform(120, 300)
+        old = rng.choice(np.flatnonzero(release < moment - 60), 8, replace=False)
+        new = rng.choice(np.flatnonzero((release < moment) & (release >= moment - 30)), 4, replace=False)
+        rows += [user] * 11
+        cols += [*old, *new[:3]]
+        days += [*rng.uniform(moment - 60, moment - 40, 8), *np.sort(rng.uniform(moment - 5, moment, 3))]
+        held.append(new[3])
+    order = np.lexsort((cols, rows))
+    rows, cols, days = np.array(rows)[order], np.array(cols)[order], np.array(days)[order]
+    matrix = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=(n_users, n_items))
+    data = Interactions(matrix=matrix, user_ids=np.array([f"u{u}" for u in range(n_users)], dtype=object),
+                        item_ids=np.array([f"i{i}" for i in range(n_items)], dtype=object),
+                        rated_at=1.7e9 + days * 86400.0)
+    return data, np.array(held)
+
+
+def test_time_features_and_time_ordered_labels_find_what_only_time_tells(caplog) -> None:
+    data, held = release_world()
+    # Every item a candidate: the bases cannot nominate what only time tells, and the test is of the ranker.
+    config = HybridConfig(base_models=("ease", "popularity"), candidates_per_model=300, label_order="time",
+                          label_folds=3, label_fraction=0.3)
+    timed = Hybrid(config).fit(data, OPTIONS)
+    assert timed.feature_names[-3:] == ["item_recent_popularity", "item_age", "user_idle"]
+    blind = Hybrid(replace(config, time_features=False)).fit(data, OPTIONS)
+    assert "user_idle" not in blind.feature_names
+
+    def hit_rate(model):
+        return float((top_items_for_all(model, data) == held[:, None]).any(axis=1).mean())
+
+    assert hit_rate(timed) >= hit_rate(blind) + 0.2, (hit_rate(timed), hit_rate(blind))
+    # Labels drawn at random teach the ranker the back catalogue too: the latest ones teach what comes next.
+    shuffled = Hybrid(replace(config, label_order="random")).fit(data, OPTIONS)
+    assert hit_rate(timed) >= hit_rate(shuffled) + 0.08, (hit_rate(timed), hit_rate(shuffled))
+    # Without timestamps there are no time features, and "time" labels are drawn at random, with a warning.
+    untimed = replace(data, rated_at=None)
+    model = Hybrid(config).fit(untimed, OPTIONS)
+    assert "item_age" not in model.feature_names and "no timestamps" in caplog.text
+
+
+def test_auto_labels_follow_the_protocol_the_fit_is_judged_by() -> None:
+    from models.labels import fold_masks, time_masks
+
+    data, _ = release_world(n_items=200, n_users=60)
+    model = Hybrid()  # label_order "auto", 5 label folds
+    for scope, expected in [("user", "time"), ("global", "time"), ("random", "random"), (None, "random")]:
+        masks = model._label_masks(data, replace(OPTIONS, holdout_scope=scope), OPTIONS.generator())
+        if expected == "time":
+            want = time_masks(data.matrix, data.rated_at, 5, model.config.label_fraction)
+        else:
+            want = fold_masks(data.matrix, 5, OPTIONS.generator())
+        assert all((a == b).all() and (c == d).all() for (a, c), (b, d) in zip(masks, want, strict=True)), scope
+    untimed = model._label_masks(replace(data, rated_at=None), replace(OPTIONS, holdout_scope="user"), OPTIONS.generator())
+    assert all((a == b).all() for (a, _), (b, _) in zip(untimed, fold_masks(data.matrix, 5, OPTIONS.generator()), strict=True))
