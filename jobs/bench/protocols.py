@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,8 +56,8 @@ def interactions(train: pd.DataFrame, items: pd.DataFrame) -> tuple[Interactions
     # CSR order is (user, item) in sorted id order; float64 keeps epoch seconds exact (the matrix is float32).
     keys = train.assign(user_id=train["user_id"].astype(str), item_id=train["item_id"].astype(str))
     rated_at = keys.sort_values(["user_id", "item_id"])["timestamp"].to_numpy(np.float64)
-    data.item_features = items.assign(item_id=items["item_id"].astype(str)).set_index("item_id").reindex(data.item_ids)
-    return data, rated_at
+    features = items.assign(item_id=items["item_id"].astype(str)).set_index("item_id").reindex(data.item_ids)
+    return replace(data, item_features=features, rated_at=rated_at), rated_at
 
 
 def kept_params(work: Path, family: str) -> dict[str, Any]:

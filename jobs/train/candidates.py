@@ -58,8 +58,9 @@ def candidate_params(settings: Settings, model: str) -> dict[str, Any]:
 
 
 def train_options(settings: Settings) -> TrainOptions:
-    """The options every fit of a run uses: the configured seed and device."""
-    return TrainOptions(seed=settings.train.seed, device=settings.train.device or None)
+    """The options every fit of a run uses: the configured seed, device and holdout protocol."""
+    return TrainOptions(seed=settings.train.seed, device=settings.train.device or None,
+                        holdout_scope=settings.train.holdout_scope)
 
 
 def holdout(settings: Settings, snapshot: Snapshot, fold: int = 0) -> Split:
